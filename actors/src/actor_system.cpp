@@ -4,6 +4,8 @@
 
 #include <caf/atom.hpp>
 
+#include "troupe/call_messages.hpp"
+
 namespace troupe {
 
 void apply_scheduler_config(const scheduler_config& sc, caf::actor_system_config& cfg) {
@@ -13,7 +15,11 @@ void apply_scheduler_config(const scheduler_config& sc, caf::actor_system_config
   cfg.set("scheduler.max-throughput", static_cast<size_t>(sc.max_throughput));
   cfg.set("scheduler.policy", sc.policy == "stealing" ? caf::atom("stealing") : caf::atom("sharing"));
   // Troupe's cancel reasons read well in CAF's own messages and logs.
-  cfg.add_error_category<cancel_reason>(error_category);
+  // (CAF 0.17.6's templated add_error_category<T> does not compile; this is the
+  // explicit form.)
+  cfg.add_error_category(error_category, [](uint8_t code, caf::atom_value, const caf::message&) {
+    return std::string("troupe.") + to_string(static_cast<cancel_reason>(code));
+  });
 }
 
 }  // namespace troupe
