@@ -1,0 +1,50 @@
+// A call as its handler sees it: who called, with what metadata and deadline.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "troupe/detail/call_endpoint.hpp"
+
+namespace troupe {
+
+class call {
+public:
+  explicit call(std::shared_ptr<detail::call_endpoint> ep) : ep_(std::move(ep)) {}
+
+  // "/package.Service/Method".
+  const std::string& method() const { return ep_->method(); }
+
+  // The client's address, e.g. "ipv4:127.0.0.1:53412".
+  std::string peer() const { return ep_->context().peer(); }
+
+  // When the client stops waiting (time_point::max() when it set no deadline).
+  std::chrono::system_clock::time_point deadline() const { return ep_->deadline(); }
+
+  // The first value of request metadata `key` (lower-case), if sent.
+  std::optional<std::string_view> metadata(std::string_view key) const {
+    auto& md = ep_->context().client_metadata();
+    auto it = md.find(grpc::string_ref(key.data(), key.size()));
+    if (it == md.end())
+      return std::nullopt;
+    return std::string_view(it->second.data(), it->second.size());
+  }
+
+  // Adds trailing metadata to the response; ignored once the call is finishing.
+  void set_trailing_metadata(const std::string& key, const std::string& value) {
+    ep_->add_trailing_metadata(key, value);
+  }
+
+  // True once the call is finished or cancelled; writes are then dropped.
+  bool over() const { return ep_->over(); }
+
+  detail::call_endpoint& endpoint() const { return *ep_; }
+
+private:
+  std::shared_ptr<detail::call_endpoint> ep_;
+};
+
+}  // namespace troupe

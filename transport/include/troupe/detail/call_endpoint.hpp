@@ -1,0 +1,145 @@
+// The transport's side of one call: a small state machine over grpc++'s
+// generic async stream. The call actor drives it through plain member calls
+// (never blocking: each at most starts one gRPC operation); gRPC completions
+// arrive on a transport thread and become messages to the actor.
+//
+// Invariants (all state under mu_):
+//  - at most one read and one send operation (metadata, write or finish) in
+//    flight, as grpc++ requires;
+//  - exactly one Finish per admitted call, or none when gRPC ended it first;
+//  - no operation is started after the done notification, so nothing reaches
+//    a completion queue that is shutting down;
+//  - the endpoint keeps itself alive while any gRPC operation is in flight.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <grpcpp/alarm.h>
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
+
+#include "troupe/detail/rpc_kind.hpp"
+
+namespace troupe::detail {
+
+struct server_core;
+struct method_binding;
+
+class call_endpoint : public std::enable_shared_from_this<call_endpoint> {
+public:
+  call_endpoint(std::shared_ptr<server_core> core, grpc::ServerCompletionQueue* cq);
+  ~call_endpoint();
+
+  call_endpoint(const call_endpoint&) = delete;
+  call_endpoint& operator=(const call_endpoint&) = delete;
+
+  // -- called by the transport ------------------------------------------------
+
+  // Posts this endpoint to accept the next call on its completion queue.
+  void post_accept(grpc::AsyncGenericService& service);
+
+  // Routes one completion-queue event (a tag of some endpoint) to its endpoint.
+  static void dispatch(void* tag, bool ok);
+
+  // -- called by the call actor (from any thread) -----------------------------
+
+  // Queues a message. Returns false once the stream has used its credit (the
+  // producer should pause until a write_credit message) or the call is over.
+  bool write(grpc::ByteBuffer msg);
+
+  // Sends `msg` and finishes with OK, as one operation when nothing is queued.
+  void reply(grpc::ByteBuffer msg);
+
+  // Finishes after the queued writes; later calls are ignored.
+  void finish(const grpc::Status& st);
+
+  // Sends response headers now (used by streams that stay silent).
+  void send_initial_metadata();
+
+  void add_trailing_metadata(const std::string& key, const std::string& value);
+
+  // The actor has handled one request message: read ahead again if allowed.
+  void consumed();
+
+  // The call actor ended; finishes the call if its handler did not.
+  void on_actor_exit(const caf::error& reason);
+
+  // True once the call is finished or cancelled.
+  bool over() const;
+
+  const grpc::GenericServerContext& context() const { return ctx_; }
+  std::chrono::system_clock::time_point deadline() const;
+  const std::string& method() const { return ctx_.method(); }
+
+private:
+  enum class op : uint8_t { accept, read, send, done, read_end_check };
+  struct tag {
+    call_endpoint* self;
+    op what;
+  };
+  using lock = std::unique_lock<std::mutex>;
+
+  // Each start_* begins one gRPC operation; the caller holds the lock.
+  void start(op what);
+  void on_completion(op what, bool ok);
+  void start_read(lock& lk);
+  void read_more(lock& lk);
+  void pump_sends(lock& lk);
+  void finish_locked(lock& lk, const grpc::Status& st);
+
+  void on_accept(lock& lk, bool ok);
+  void on_read(lock& lk, bool ok);
+  void on_read_end_check(lock& lk);
+  void on_send(lock& lk, bool ok);
+  void on_done(lock& lk);
+
+  // Ends one gRPC operation; may release the last reference (after unlocking).
+  std::shared_ptr<call_endpoint> end_op();
+
+  std::shared_ptr<server_core> core_;
+  grpc::ServerCompletionQueue* cq_;
+  grpc::GenericServerContext ctx_;
+  grpc::GenericServerAsyncReaderWriter stream_{&ctx_};
+  tag accept_tag_{this, op::accept};
+  tag read_tag_{this, op::read};
+  tag send_tag_{this, op::send};
+  tag done_tag_{this, op::done};
+  tag read_end_tag_{this, op::read_end_check};
+
+  mutable std::mutex mu_;
+  std::shared_ptr<call_endpoint> self_ref_;  // set while operations are in flight
+  int ops_in_flight_ = 0;
+  const method_binding* method_ = nullptr;
+  caf::actor actor_;
+  bool admitted_ = false;
+  bool done_ = false;  // gRPC's done notification arrived
+  bool cancelled_ = false;
+
+  // Reading.
+  grpc::ByteBuffer read_buf_;
+  bool reading_ = false;
+  bool input_ended_ = false;
+  int unconsumed_ = 0;  // messages delivered to the actor, not yet handled
+  std::unique_ptr<grpc::Alarm> read_end_alarm_;
+
+  // Sending.
+  bool sending_ = false;
+  bool send_is_write_ = false;
+  bool metadata_wanted_ = false;
+  bool metadata_sent_ = false;
+  std::deque<grpc::ByteBuffer> outbox_;
+  int unsent_ = 0;  // writes accepted and not yet completed (outbox + in flight)
+  bool paused_ = false;
+  std::optional<grpc::Status> finish_status_;
+  bool finish_started_ = false;
+};
+
+}  // namespace troupe::detail

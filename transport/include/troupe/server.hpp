@@ -1,0 +1,81 @@
+// The Troupe server: listens, turns every call into a call actor, and shuts
+// down gracefully.
+//
+//   caf::actor_system sys{caf_cfg};
+//   troupe::server srv{sys, cfg.server};
+//   srv.add(make_user_service());
+//   srv.start();                 // throws troupe::startup_error
+//   ...
+//   srv.shutdown();              // health NOT_SERVING, grace, cancel the rest
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+
+#include "troupe/config.hpp"
+#include "troupe/service.hpp"
+
+namespace grpc {
+class Server;
+class ServerCompletionQueue;
+}  // namespace grpc
+
+namespace troupe {
+
+namespace detail {
+struct server_core;
+}
+
+// The server could not start (address in use, bad address, ...): one line.
+class startup_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class server {
+public:
+  server(caf::actor_system& sys, const server_config& cfg);
+  ~server();
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Registers a service; before start().
+  server& add(const service& svc);
+
+  // Binds and starts serving. Throws startup_error.
+  void start();
+
+  // The bound port (the OS's pick when configured as 0).
+  int port() const { return port_; }
+
+  // Marks health NOT_SERVING, stops accepting, lets calls in flight finish for
+  // up to shutdown_grace_s, then cancels the rest (their actors receive
+  // cancelled{shutdown}). Idempotent; also run by the destructor.
+  void shutdown();
+
+  struct counters {
+    int inflight;       // admitted calls not yet done
+    int endpoints;      // call endpoints alive, including those waiting to accept
+    uint64_t rejected;  // calls refused by admission control
+  };
+  counters stats() const;
+
+private:
+  caf::actor_system& sys_;
+  server_config cfg_;
+  std::shared_ptr<detail::server_core> core_;
+  std::vector<std::string> service_names_;
+  std::unique_ptr<grpc::Server> server_;
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
+  std::vector<std::thread> threads_;
+  int port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace troupe

@@ -1,0 +1,63 @@
+// How a handler ends a call with a status other than OK.
+//
+//   return troupe::not_found("no user " + std::to_string(id));   // from a function
+//   throw troupe::status_error(grpc::StatusCode::PERMISSION_DENIED, "staff only");
+//
+// Any other exception escaping a handler finishes the call with INTERNAL and a
+// log line; its text never reaches the client.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include <grpcpp/support/status.h>
+
+namespace troupe {
+
+using status = grpc::Status;
+using status_code = grpc::StatusCode;
+
+// Thrown from a handler: the call finishes with this status.
+class status_error : public std::runtime_error {
+public:
+  status_error(status_code code, const std::string& message)
+      : std::runtime_error(message), status_(code, message) {}
+  explicit status_error(status s) : std::runtime_error(s.error_message()), status_(std::move(s)) {}
+  const status& get() const noexcept { return status_; }
+
+private:
+  status status_;
+};
+
+inline status invalid_argument(std::string msg) { return {status_code::INVALID_ARGUMENT, std::move(msg)}; }
+inline status not_found(std::string msg) { return {status_code::NOT_FOUND, std::move(msg)}; }
+inline status already_exists(std::string msg) { return {status_code::ALREADY_EXISTS, std::move(msg)}; }
+inline status permission_denied(std::string msg) { return {status_code::PERMISSION_DENIED, std::move(msg)}; }
+inline status unauthenticated(std::string msg) { return {status_code::UNAUTHENTICATED, std::move(msg)}; }
+inline status failed_precondition(std::string msg) { return {status_code::FAILED_PRECONDITION, std::move(msg)}; }
+inline status resource_exhausted(std::string msg) { return {status_code::RESOURCE_EXHAUSTED, std::move(msg)}; }
+inline status unavailable(std::string msg) { return {status_code::UNAVAILABLE, std::move(msg)}; }
+
+// A response or the status that replaces it. Converts from either, so a
+// handler may `return response;` or `return troupe::not_found("...");`.
+template <class T>
+class result {
+public:
+  result(T value) : value_(std::move(value)) {}
+  result(status s) : value_(std::move(s)) {
+    if (std::get<status>(value_).ok())
+      value_ = status{status_code::INTERNAL, "handler returned OK without a response"};
+  }
+
+  bool ok() const noexcept { return std::holds_alternative<T>(value_); }
+  T& value() { return std::get<T>(value_); }
+  const status& error() const { return std::get<status>(value_); }
+
+private:
+  std::variant<T, status> value_;
+};
+
+}  // namespace troupe

@@ -1,0 +1,306 @@
+#include "troupe/detail/call_endpoint.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "server_core.hpp"
+#include "troupe/call_messages.hpp"
+#include "troupe/detail/inbound.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+bool reads_stream(rpc_kind k) {
+  return k == rpc_kind::client_stream || k == rpc_kind::bidi;
+}
+
+}  // namespace
+
+call_endpoint::call_endpoint(std::shared_ptr<server_core> core, grpc::ServerCompletionQueue* cq)
+    : core_(std::move(core)), cq_(cq) {
+  core_->endpoint_created();
+}
+
+call_endpoint::~call_endpoint() {
+  core_->endpoint_destroyed();
+}
+
+void call_endpoint::dispatch(void* t, bool ok) {
+  auto* tg = static_cast<tag*>(t);
+  tg->self->on_completion(tg->what, ok);
+}
+
+void call_endpoint::post_accept(grpc::AsyncGenericService& service) {
+  lock lk(mu_);
+  start(op::accept);
+  // Armed now, delivered only if the accept succeeds (then counted in on_accept).
+  ctx_.AsyncNotifyWhenDone(&done_tag_);
+  service.RequestCall(&ctx_, &stream_, cq_, cq_, &accept_tag_);
+}
+
+void call_endpoint::start(op) {
+  if (ops_in_flight_++ == 0)
+    self_ref_ = shared_from_this();
+}
+
+std::shared_ptr<call_endpoint> call_endpoint::end_op() {
+  if (--ops_in_flight_ == 0)
+    return std::move(self_ref_);
+  return nullptr;
+}
+
+void call_endpoint::on_completion(op what, bool ok) {
+  std::shared_ptr<call_endpoint> last;  // released after the lock below
+  lock lk(mu_);
+  switch (what) {
+    case op::accept:
+      on_accept(lk, ok);
+      break;
+    case op::read:
+      on_read(lk, ok);
+      break;
+    case op::send:
+      on_send(lk, ok);
+      break;
+    case op::done:
+      on_done(lk);
+      break;
+    case op::read_end_check:
+      on_read_end_check(lk);
+      break;
+  }
+  last = end_op();
+}
+
+void call_endpoint::on_accept(lock& lk, bool ok) {
+  if (!ok)
+    return;  // the server is shutting down: no call
+  core_->post_accept(cq_);
+  start(op::done);
+  ++core_->live_calls;
+  auto it = core_->methods.find(ctx_.method());
+  if (it == core_->methods.end()) {
+    finish_locked(lk, {grpc::StatusCode::UNIMPLEMENTED, "unknown method " + ctx_.method()});
+    return;
+  }
+  if (core_->inflight.fetch_add(1) >= core_->cfg.max_inflight) {
+    --core_->inflight;
+    ++core_->rejected;
+    finish_locked(lk, {grpc::StatusCode::RESOURCE_EXHAUSTED,
+                       "server busy: " + std::to_string(core_->cfg.max_inflight) +
+                         " calls in flight"});
+    return;
+  }
+  admitted_ = true;
+  method_ = &it->second;
+  if (reads_stream(method_->kind)) {
+    // Runs on this transport thread; the actor itself starts on a scheduler thread.
+    actor_ = method_->spawn(core_->sys, shared_from_this(), nullptr);
+  }
+  start_read(lk);
+}
+
+void call_endpoint::start_read(lock&) {
+  reading_ = true;
+  start(op::read);
+  stream_.Read(&read_buf_, &read_tag_);
+}
+
+void call_endpoint::on_read(lock& lk, bool ok) {
+  reading_ = false;
+  if (done_ || finish_status_)
+    return;
+  if (!ok) {
+    // Either the client half-closed or the call broke. A broken call also
+    // completes its done notification; queue a check behind it on the same
+    // queue so a cancelled upload never looks like a finished one.
+    read_end_alarm_ = std::make_unique<grpc::Alarm>();
+    start(op::read_end_check);
+    read_end_alarm_->Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), &read_end_tag_);
+    return;
+  }
+  if (!reads_stream(method_->kind)) {
+    input_ended_ = true;  // the one request; gRPC checks there is no second
+    actor_ = method_->spawn(core_->sys, shared_from_this(), &read_buf_);
+    return;
+  }
+  ++unconsumed_;
+  caf::anon_send(actor_, inbound{std::move(read_buf_)});
+  read_buf_.Clear();
+  read_more(lk);
+}
+
+void call_endpoint::on_read_end_check(lock& lk) {
+  if (done_ || finish_status_)
+    return;
+  input_ended_ = true;
+  if (reads_stream(method_->kind))
+    caf::anon_send(actor_, end_of_input{});
+  else
+    finish_locked(lk, {grpc::StatusCode::INTERNAL, "the client sent no request message"});
+}
+
+void call_endpoint::consumed() {
+  lock lk(mu_);
+  if (unconsumed_ > 0)
+    --unconsumed_;
+  read_more(lk);
+}
+
+void call_endpoint::read_more(lock& lk) {
+  // A stream out of write credit is not read either: a bidi client that stops
+  // reading its responses is slowed by HTTP/2 flow control, not buffered.
+  if (method_ && reads_stream(method_->kind) && !reading_ && !input_ended_ && !done_ &&
+      !finish_status_ && !paused_ && unconsumed_ < core_->cfg.read_window)
+    start_read(lk);
+}
+
+bool call_endpoint::write(grpc::ByteBuffer msg) {
+  lock lk(mu_);
+  if (done_ || finish_status_)
+    return false;
+  const int window = core_->cfg.write_window;
+  // Up to a read window of requests may still be in the mailbox after the
+  // credit ran out; a handler answering each of them stays within this bound.
+  if (unsent_ >= window + core_->cfg.read_window) {
+    spdlog::error("{}: handler kept writing after its stream ran out of credit ({} queued); "
+                  "ending the call", ctx_.method(), unsent_);
+    finish_locked(lk, {grpc::StatusCode::RESOURCE_EXHAUSTED, "stream producer overran its window"});
+    return false;
+  }
+  outbox_.push_back(std::move(msg));
+  ++unsent_;
+  pump_sends(lk);
+  if (unsent_ < window)
+    return true;
+  paused_ = true;
+  return false;
+}
+
+void call_endpoint::reply(grpc::ByteBuffer msg) {
+  lock lk(mu_);
+  if (done_ || finish_status_)
+    return;
+  outbox_.push_back(std::move(msg));
+  ++unsent_;
+  finish_status_ = grpc::Status::OK;
+  pump_sends(lk);
+}
+
+void call_endpoint::finish(const grpc::Status& st) {
+  lock lk(mu_);
+  finish_locked(lk, st);
+}
+
+void call_endpoint::finish_locked(lock& lk, const grpc::Status& st) {
+  if (done_ || finish_status_)
+    return;
+  finish_status_ = st;
+  pump_sends(lk);
+}
+
+void call_endpoint::send_initial_metadata() {
+  lock lk(mu_);
+  if (metadata_wanted_ || done_)
+    return;
+  metadata_wanted_ = true;
+  pump_sends(lk);
+}
+
+void call_endpoint::add_trailing_metadata(const std::string& key, const std::string& value) {
+  lock lk(mu_);
+  if (!finish_started_)
+    ctx_.AddTrailingMetadata(key, value);
+}
+
+void call_endpoint::pump_sends(lock&) {
+  if (sending_ || done_)
+    return;
+  if (metadata_wanted_ && !metadata_sent_) {
+    metadata_sent_ = true;
+    sending_ = true;
+    send_is_write_ = false;
+    start(op::send);
+    stream_.SendInitialMetadata(&send_tag_);
+    return;
+  }
+  if (!outbox_.empty()) {
+    sending_ = true;
+    send_is_write_ = true;
+    start(op::send);
+    grpc::ByteBuffer msg = std::move(outbox_.front());
+    outbox_.pop_front();
+    if (outbox_.empty() && finish_status_ && finish_status_->ok()) {
+      finish_started_ = true;
+      stream_.WriteAndFinish(msg, grpc::WriteOptions(), *finish_status_, &send_tag_);
+    } else {
+      stream_.Write(msg, &send_tag_);
+    }
+    return;
+  }
+  if (finish_status_ && !finish_started_) {
+    finish_started_ = true;
+    sending_ = true;
+    send_is_write_ = false;
+    start(op::send);
+    stream_.Finish(*finish_status_, &send_tag_);
+  }
+}
+
+void call_endpoint::on_send(lock& lk, bool ok) {
+  sending_ = false;
+  if (send_is_write_) {
+    --unsent_;
+    const int window = core_->cfg.write_window;
+    // Credit comes back in batches (half a window), not one message at a time.
+    if (paused_ && ok && !done_ && unsent_ <= window / 2) {
+      paused_ = false;
+      if (actor_)
+        caf::anon_send(actor_, write_credit{window - unsent_});
+      read_more(lk);
+    }
+  }
+  if (!ok)
+    return;  // the call broke; its done notification follows
+  pump_sends(lk);
+}
+
+void call_endpoint::on_done(lock&) {
+  done_ = true;
+  outbox_.clear();
+  cancelled_ = ctx_.IsCancelled();
+  if (cancelled_ && actor_) {
+    auto reason = cancel_reason::cancelled;
+    if (core_->shutting_down)
+      reason = cancel_reason::shutdown;
+    else if (std::chrono::system_clock::now() >= ctx_.deadline())
+      reason = cancel_reason::deadline;
+    caf::anon_send<caf::message_priority::high>(actor_, cancelled{reason});
+  }
+  core_->call_done(admitted_);
+}
+
+void call_endpoint::on_actor_exit(const caf::error& reason) {
+  lock lk(mu_);
+  actor_ = nullptr;
+  if (done_ || finish_status_)
+    return;
+  if (reason && reason.category() == error_category) {
+    finish_locked(lk, {grpc::StatusCode::CANCELLED, "call cancelled by its handler"});
+    return;
+  }
+  spdlog::error("{}: call actor ended without finishing its call ({})", ctx_.method(),
+                reason ? core_->sys.render(reason) : std::string("normal exit"));
+  finish_locked(lk, {grpc::StatusCode::INTERNAL, "internal error"});
+}
+
+bool call_endpoint::over() const {
+  lock lk(mu_);
+  return done_ || finish_status_.has_value();
+}
+
+std::chrono::system_clock::time_point call_endpoint::deadline() const {
+  return ctx_.deadline();
+}
+
+}  // namespace troupe::detail

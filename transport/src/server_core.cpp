@@ -1,0 +1,33 @@
+#include "server_core.hpp"
+
+#include "troupe/detail/call_endpoint.hpp"
+
+namespace troupe::detail {
+
+void server_core::post_accept(grpc::ServerCompletionQueue* cq) {
+  // Owned by itself while the accept is pending (see call_endpoint::start).
+  std::make_shared<call_endpoint>(shared_from_this(), cq)->post_accept(generic);
+}
+
+void server_core::endpoint_destroyed() {
+  if (--endpoints == 0) {
+    std::lock_guard<std::mutex> lk(drain_mu);
+    drain_cv.notify_all();
+  }
+}
+
+void server_core::call_done(bool admitted) {
+  if (admitted)
+    --inflight;
+  if (--live_calls == 0) {
+    std::lock_guard<std::mutex> lk(drain_mu);
+    drain_cv.notify_all();
+  }
+}
+
+bool server_core::wait_for_zero(std::atomic<int>& counter, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lk(drain_mu);
+  return drain_cv.wait_for(lk, timeout, [&] { return counter.load() == 0; });
+}
+
+}  // namespace troupe::detail

@@ -1,0 +1,51 @@
+// State the transport threads, the endpoints and the server share.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <grpcpp/generic/async_generic_service.h>
+
+#include "troupe/config.hpp"
+#include "troupe/detail/method_binding.hpp"
+
+namespace troupe::detail {
+
+struct server_core : std::enable_shared_from_this<server_core> {
+  server_core(caf::actor_system& system, const server_config& config)
+      : sys(system), cfg(config) {}
+
+  caf::actor_system& sys;
+  const server_config cfg;
+  std::unordered_map<std::string, method_binding> methods;
+  grpc::AsyncGenericService generic;
+
+  std::atomic<int> inflight{0};        // admitted calls not yet done
+  std::atomic<int> live_calls{0};      // accepted calls (admitted or not) not yet done
+  std::atomic<int> endpoints{0};       // endpoint objects alive
+  std::atomic<uint64_t> rejected{0};   // refused by admission control
+  std::atomic<bool> shutting_down{false};
+
+  // Posts a fresh endpoint to accept the next call on `cq`.
+  void post_accept(grpc::ServerCompletionQueue* cq);
+
+  // Bookkeeping when an endpoint is created or destroyed, or a call is done;
+  // wakes a shutdown waiting for the counts to reach zero.
+  void endpoint_created() { ++endpoints; }
+  void endpoint_destroyed();
+  void call_done(bool admitted);
+
+  // Waits until `counter` is zero or `timeout` passes; true if it reached zero.
+  bool wait_for_zero(std::atomic<int>& counter, std::chrono::milliseconds timeout);
+
+  std::mutex drain_mu;
+  std::condition_variable drain_cv;
+};
+
+}  // namespace troupe::detail
