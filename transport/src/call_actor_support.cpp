@@ -7,8 +7,12 @@ namespace troupe::detail {
 
 void prepare_call_actor(caf::event_based_actor* self, const std::shared_ptr<call_endpoint>& ep) {
   self->attach_functor([ep](const caf::error& reason) { ep->on_actor_exit(reason); });
-  self->set_exception_handler([ep](caf::scheduled_actor*, std::exception_ptr& e) -> caf::error {
-    ep->finish(status_from_exception(ep->method(), e));
+  // Weak: CAF keeps the handler as long as the actor object, which may
+  // outlive the actor's run (a pending timer holds it).
+  std::weak_ptr<call_endpoint> weak = ep;
+  self->set_exception_handler([weak](caf::scheduled_actor*, std::exception_ptr& e) -> caf::error {
+    if (auto ep = weak.lock())
+      ep->finish(status_from_exception(ep->method(), e));
     return caf::exit_reason::normal;
   });
 }

@@ -147,11 +147,17 @@ void call_endpoint::consumed() {
   read_more(lk);
 }
 
+void call_endpoint::pause_input(bool paused) {
+  lock lk(mu_);
+  input_paused_ = paused;
+  read_more(lk);
+}
+
 void call_endpoint::read_more(lock& lk) {
   // A stream out of write credit is not read either: a bidi client that stops
   // reading its responses is slowed by HTTP/2 flow control, not buffered.
   if (method_ && reads_stream(method_->kind) && !reading_ && !input_ended_ && !done_ &&
-      !finish_status_ && !paused_ && unconsumed_ < core_->cfg.read_window)
+      !finish_status_ && !paused_ && !input_paused_ && unconsumed_ < core_->cfg.read_window)
     start_read(lk);
 }
 
@@ -270,10 +276,14 @@ void call_endpoint::on_done(lock&) {
   outbox_.clear();
   cancelled_ = ctx_.IsCancelled();
   if (cancelled_ && actor_) {
+    // A client cancels at its own deadline, usually just before the server's
+    // copy of it (sent relative, started later) expires: count a cancel that
+    // close to the deadline as the deadline.
+    constexpr auto deadline_slack = std::chrono::milliseconds(100);
     auto reason = cancel_reason::cancelled;
     if (core_->shutting_down)
       reason = cancel_reason::shutdown;
-    else if (std::chrono::system_clock::now() >= ctx_.deadline())
+    else if (std::chrono::system_clock::now() + deadline_slack >= ctx_.deadline())
       reason = cancel_reason::deadline;
     caf::anon_send<caf::message_priority::high>(actor_, cancelled{reason});
   }

@@ -7,6 +7,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
+#include "grpc_log.hpp"
 #include "server_core.hpp"
 #include "troupe/detail/call_endpoint.hpp"
 
@@ -33,7 +34,9 @@ void serve_queue(grpc::ServerCompletionQueue* cq) {
 }  // namespace
 
 server::server(caf::actor_system& sys, const server_config& cfg)
-    : sys_(sys), cfg_(cfg), core_(std::make_shared<detail::server_core>(sys, cfg)) {}
+    : sys_(sys), cfg_(cfg), core_(std::make_shared<detail::server_core>(sys, cfg)) {
+  detail::route_grpc_logs();
+}
 
 server::~server() {
   shutdown();
@@ -73,8 +76,12 @@ void server::start() {
                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < threads; ++i)
     cqs_.push_back(builder.AddCompletionQueue());
-  server_ = builder.BuildAndStart();
+  {
+    detail::quiet_grpc_logs quiet;  // a bind failure is reported below, in one line
+    server_ = builder.BuildAndStart();
+  }
   if (!server_ || port_ == 0) {
+    detail::quiet_grpc_logs quiet;  // gRPC notes the queues outlived no server
     server_.reset();
     for (auto& cq : cqs_) {
       cq->Shutdown();

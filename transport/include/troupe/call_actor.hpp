@@ -30,6 +30,12 @@ public:
 
   const troupe::call& call() const { return call_; }
 
+  // Client streams and bidi: stop reading requests while this call does
+  // asynchronous work (a database write, say), so the client waits under
+  // HTTP/2 flow control instead of filling the mailbox; resume after.
+  void pause_input() const { call_.endpoint().pause_input(true); }
+  void resume_input() const { call_.endpoint().pause_input(false); }
+
   // Ends the call with `st` (after queued writes) and quits the actor.
   void fail(const status& st) const {
     call_.endpoint().finish(st);

@@ -69,6 +69,9 @@ public:
   // The actor has handled one request message: read ahead again if allowed.
   void consumed();
 
+  // Stops (true) or resumes (false) reading requests, whatever the window.
+  void pause_input(bool paused);
+
   // The call actor ended; finishes the call if its handler did not.
   void on_actor_exit(const caf::error& reason);
 
@@ -127,6 +130,7 @@ private:
   grpc::ByteBuffer read_buf_;
   bool reading_ = false;
   bool input_ended_ = false;
+  bool input_paused_ = false;
   int unconsumed_ = 0;  // messages delivered to the actor, not yet handled
   std::unique_ptr<grpc::Alarm> read_end_alarm_;
 

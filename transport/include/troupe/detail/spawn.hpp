@@ -29,8 +29,12 @@ void end_unhandled(caf::event_based_actor* self, call_endpoint& ep, rpc_kind kin
 template <class Req, class Resp, class F>
 spawn_fn function_spawner(F fn) {
   return [fn](caf::actor_system& sys, std::shared_ptr<call_endpoint> ep, grpc::ByteBuffer* request) {
-    return sys.spawn([fn, ep = std::move(ep), bytes = std::move(*request)](
+    return sys.spawn([fn, endpoint = std::move(ep), request_bytes = std::move(*request)](
                        caf::event_based_actor* self) mutable -> caf::behavior {
+      // CAF keeps this closure as long as the actor object (a pending timer
+      // keeps that); the call's resources must go when the actor quits.
+      auto ep = std::move(endpoint);
+      auto bytes = std::move(request_bytes);
       prepare_call_actor(self, ep);
       Req req;
       if (!parse(bytes, req)) {
@@ -61,8 +65,11 @@ spawn_fn behavior_spawner(rpc_kind kind, F factory) {
     std::optional<grpc::ByteBuffer> first;
     if (request)
       first.emplace(std::move(*request));
-    return sys.spawn([kind, factory, ep = std::move(ep), first = std::move(first)](
+    return sys.spawn([kind, factory, endpoint = std::move(ep), first_request = std::move(first)](
                        caf::event_based_actor* self) mutable -> caf::behavior {
+      // Moved out: CAF keeps this closure as long as the actor object.
+      auto ep = std::move(endpoint);
+      auto first = std::move(first_request);
       prepare_call_actor(self, ep);
       caf::behavior user = factory(Handle{self, ep});
       // Parses one request and hands it to the user's behavior.

@@ -1,0 +1,71 @@
+#include "test_server.hpp"
+
+#include <fstream>
+
+#include <troupe/actor_system.hpp>
+
+namespace troupe::test {
+
+server_config local_config() {
+  server_config cfg;
+  cfg.host = "127.0.0.1";
+  cfg.port = 0;
+  cfg.transport_threads = 2;
+  cfg.shutdown_grace_s = 1;
+  return cfg;
+}
+
+caf::actor_system_config& test_server::caf_config(caf::actor_system_config& cfg) {
+  scheduler_config sc;
+  sc.max_threads = 2;
+  apply_scheduler_config(sc, cfg);
+  return cfg;
+}
+
+test_server::test_server(const std::function<void(troupe::server&)>& add, server_config cfg)
+    : sys_(caf_config(caf_cfg_)), srv_(sys_, cfg) {
+  add(srv_);
+  srv_.start();
+}
+
+test_server::~test_server() {
+  srv_.shutdown();
+}
+
+std::shared_ptr<grpc::Channel> test_server::channel(int n) const {
+  grpc::ChannelArguments args;
+  // Distinct arguments keep gRPC from sharing one connection between channels.
+  args.SetInt("troupe.test.channel", n);
+  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(srv_.port()),
+                                   grpc::InsecureChannelCredentials(), args);
+}
+
+std::unique_ptr<bench::v1::Bench::Stub> test_server::bench(int n) const {
+  return bench::v1::Bench::NewStub(channel(n));
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= end)
+      return pred();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+long rss_kib() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      long kib = 0;
+      in >> kib;
+      return kib;
+    }
+    in.ignore(4096, '\n');
+  }
+  return -1;
+}
+
+}  // namespace troupe::test
