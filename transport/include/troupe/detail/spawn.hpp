@@ -25,16 +25,31 @@ status status_from_exception(const std::string& method, std::exception_ptr e);
 void request_unhandled(caf::event_based_actor* self, call_endpoint& ep, const std::string& type);
 void end_unhandled(caf::event_based_actor* self, call_endpoint& ep, rpc_kind kind);
 
+// What a call actor starts with. Passed as a spawn argument (CAF keeps spawn
+// arguments as long as the actor object, which a pending timer keeps alive);
+// the actor moves the contents out, so the call's resources go when it quits.
+struct call_start {
+  std::shared_ptr<call_endpoint> ep;
+  std::optional<grpc::ByteBuffer> request;
+};
+using call_start_ptr = std::shared_ptr<call_start>;
+
+inline call_start_ptr make_call_start(std::shared_ptr<call_endpoint> ep, grpc::ByteBuffer* request) {
+  auto start = std::make_shared<call_start>();
+  start->ep = std::move(ep);
+  if (request)
+    start->request.emplace(std::move(*request));
+  return start;
+}
+
 // A handler given as a plain function: unary only, `result<Resp>(call&, const Req&)`.
 template <class Req, class Resp, class F>
 spawn_fn function_spawner(F fn) {
   return [fn](caf::actor_system& sys, std::shared_ptr<call_endpoint> ep, grpc::ByteBuffer* request) {
-    return sys.spawn([fn, endpoint = std::move(ep), request_bytes = std::move(*request)](
-                       caf::event_based_actor* self) mutable -> caf::behavior {
-      // CAF keeps this closure as long as the actor object (a pending timer
-      // keeps that); the call's resources must go when the actor quits.
-      auto ep = std::move(endpoint);
-      auto bytes = std::move(request_bytes);
+    auto body = [fn](caf::event_based_actor* self, call_start_ptr start) -> caf::behavior {
+      auto ep = std::move(start->ep);
+      auto bytes = std::move(*start->request);
+      start->request.reset();
       prepare_call_actor(self, ep);
       Req req;
       if (!parse(bytes, req)) {
@@ -53,7 +68,8 @@ spawn_fn function_spawner(F fn) {
       }
       self->quit();
       return {};
-    });
+    };
+    return sys.spawn(body, make_call_start(std::move(ep), request));
   };
 }
 
@@ -62,14 +78,10 @@ template <class Req, class Handle, class F>
 spawn_fn behavior_spawner(rpc_kind kind, F factory) {
   return [kind, factory](caf::actor_system& sys, std::shared_ptr<call_endpoint> ep,
                          grpc::ByteBuffer* request) {
-    std::optional<grpc::ByteBuffer> first;
-    if (request)
-      first.emplace(std::move(*request));
-    return sys.spawn([kind, factory, endpoint = std::move(ep), first_request = std::move(first)](
-                       caf::event_based_actor* self) mutable -> caf::behavior {
-      // Moved out: CAF keeps this closure as long as the actor object.
-      auto ep = std::move(endpoint);
-      auto first = std::move(first_request);
+    auto body = [kind, factory](caf::event_based_actor* self, call_start_ptr start) -> caf::behavior {
+      auto ep = std::move(start->ep);
+      auto first = std::move(start->request);
+      start->request.reset();
       prepare_call_actor(self, ep);
       caf::behavior user = factory(Handle{self, ep});
       // Parses one request and hands it to the user's behavior.
@@ -86,7 +98,6 @@ spawn_fn behavior_spawner(rpc_kind kind, F factory) {
       };
       if (first)
         deliver(*first);
-      first.reset();
       // Troupe's cases first; everything else (the request type, the user's
       // own timers and replies) goes to the user's behavior.
       caf::message_handler transport_cases{
@@ -110,7 +121,8 @@ spawn_fn behavior_spawner(rpc_kind kind, F factory) {
         },
       };
       return transport_cases.or_else(user);
-    });
+    };
+    return sys.spawn(body, make_call_start(std::move(ep), request));
   };
 }
 
