@@ -80,6 +80,23 @@ TEST_F(rpc_kinds, client_stream_summarises_what_it_received) {
   }
 }
 
+// Regression: the actor's last "consumed" could start a read after the
+// half-close had already failed one, and the second end-of-input check freed
+// the first one's alarm while its event was queued (a crash within ~200 calls).
+TEST_F(rpc_kinds, client_streams_back_to_back) {
+  for (int call = 0; call < 400; ++call) {
+    grpc::ClientContext ctx;
+    Summary sum;
+    auto writer = stub->ClientStream(&ctx, &sum);
+    for (int i = 0; i < 20; ++i)
+      ASSERT_TRUE(writer->Write(payload("sixteen bytes...")));
+    writer->WritesDone();
+    auto st = writer->Finish();
+    ASSERT_TRUE(st.ok()) << "call " << call << ": " << st.error_message();
+    ASSERT_EQ(sum.count(), 20);
+  }
+}
+
 TEST_F(rpc_kinds, bidi_echoes_in_order_and_ends_on_half_close) {
   for (int count : {0, 500}) {
     grpc::ClientContext ctx;

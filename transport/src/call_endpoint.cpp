@@ -108,12 +108,15 @@ void call_endpoint::start_read(lock&) {
 
 void call_endpoint::on_read(lock& lk, bool ok) {
   reading_ = false;
+  if (!ok)
+    input_ended_ = true;  // never read again after a failed read
   if (done_ || finish_status_)
     return;
   if (!ok) {
     // Either the client half-closed or the call broke. A broken call also
     // completes its done notification; queue a check behind it on the same
-    // queue so a cancelled upload never looks like a finished one.
+    // queue so a cancelled upload never looks like a finished one. (Exactly
+    // one alarm per call: gRPC frees an Alarm destroyed with its event queued.)
     read_end_alarm_ = std::make_unique<grpc::Alarm>();
     start(op::read_end_check);
     read_end_alarm_->Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), &read_end_tag_);
@@ -133,7 +136,6 @@ void call_endpoint::on_read(lock& lk, bool ok) {
 void call_endpoint::on_read_end_check(lock& lk) {
   if (done_ || finish_status_)
     return;
-  input_ended_ = true;
   if (reads_stream(method_->kind))
     caf::anon_send(actor_, end_of_input{});
   else
