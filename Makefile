@@ -36,6 +36,7 @@ asan: bootstrap
 	  ctest --output-on-failure --timeout $(CTEST_TIMEOUT) -j $(JOBS)
 
 bench: build
+	@bash .ci/bootstrap bench
 	bash bench/run.sh
 
 clean:

@@ -1,0 +1,232 @@
+#!/usr/bin/python3
+"""Summaries of troupe-bench JSON files for bench/run.sh (standard library only).
+
+    report.py line RUN.json          one line about one run
+    report.py summary --out F.json --svg F.svg [--version k=v] [--setting k=v]
+                      [--skipped=server=why] RUN.json...
+
+Run files are named POINT@SERVER@ROUND.json. For each point and server the
+rounds' median is compared; ratios are Troupe against the best raw grpc++
+server and against Python.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+
+RAW = ("raw-cq", "raw-callback")
+ORDER = ("troupe", "raw-cq", "raw-callback", "python")
+
+
+def headline(run):
+    """(metric name, value, higher_is_better) that sums up a run."""
+    scenario = run["scenario"]
+    total = run["total"]
+    server = run.get("server", {})
+    if scenario == "open-streams":
+        return "KiB/stream", server.get("rss_bytes_per_stream", 0) / 1024, False
+    if scenario == "slow-reader":
+        # What a slow client costs the server: how far its memory grew.
+        return "RSS+ MiB", (server.get("rss_kb_peak", 0) - server.get("rss_kb_start", 0)) / 1024, False
+    if scenario in ("unary", "mixed"):
+        return "calls/s", total["calls_per_s"], True
+    return "msgs/s", total["msgs_per_s"], True
+
+
+def figures(run):
+    metric, value, _ = headline(run)
+    server = run.get("server", {})
+    return {
+        "metric": metric,
+        "value": value,
+        "p50_ms": total_latency(run, "p50"),
+        "p99_ms": total_latency(run, "p99"),
+        "errors": run["total"]["error_count"],
+        "cpu_s_per_1k_calls": server.get("cpu_s_per_1k_calls"),
+        "cpu_s_per_1k_msgs": server.get("cpu_s_per_1k_msgs"),
+        "rss_kb_peak": server.get("rss_kb_peak"),
+    }
+
+
+def total_latency(run, q):
+    return run["total"]["latency_us"][q] / 1000.0
+
+
+def line(path):
+    run = json.load(open(path))
+    f = figures(run)
+    point, server, rnd = os.path.basename(path)[:-5].split("@")
+    timed = run["total"]["latency_us"]["samples"] > 0
+    extra = "  p99 %.2f ms" % f["p99_ms"] if timed else ""
+    return "%-20s %-13s round %s: %12.1f %s%s  errors %d" % (
+        point, server, rnd, f["value"], f["metric"], extra, f["errors"])
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "-"
+    return "{:,.{}f}".format(v, digits)
+
+
+def summary(args):
+    runs = {}  # insertion order = the order points were run in
+    for path in sorted((p for p in args.runs if os.path.exists(p)), key=os.path.getmtime):
+        point, server, rnd = os.path.basename(path)[:-5].split("@")
+        run = json.load(open(path))
+        runs.setdefault(point, {}).setdefault(server, []).append((int(rnd), run))
+
+    points = {}
+    for point, by_server in runs.items():
+        entry = {"servers": {}}
+        for server, rounds in by_server.items():
+            rounds.sort(key=lambda r: r[0])
+            each = [figures(r) for _, r in rounds]
+            med = {k: median([e[k] for e in each]) for k in each[0] if k != "metric"}
+            med["metric"] = each[0]["metric"]
+            entry["servers"][server] = {"median": med, "rounds": [r for _, r in rounds]}
+            higher = headline(rounds[0][1])[2]
+            entry["metric"], entry["higher_is_better"] = med["metric"], higher
+        entry["ratios"] = ratios(entry)
+        points[point] = entry
+
+    doc = {
+        "date": os.path.basename(args.out)[:-5],
+        "machine": machine(),
+        "versions": dict(kv.split("=", 1) for kv in args.version),
+        "settings": dict(kv.split("=", 1) for kv in args.setting),
+        "skipped": dict(kv.split("=", 1) for kv in args.skipped),
+        "points": points,
+    }
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=2)
+    os.replace(tmp, args.out)
+    print_table(doc)
+    if plot(points, args.svg):
+        print("plot:    %s" % args.svg)
+    print("results: %s" % args.out)
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def ratios(entry):
+    """Troupe / best raw and Troupe / python on the headline metric (both
+    read as 'Troupe's value relative to the other'; for memory, lower is better)."""
+    med = {s: v["median"]["value"] for s, v in entry["servers"].items()}
+    out = {}
+    if "troupe" not in med or not med["troupe"]:
+        return out
+    raw = [med[s] for s in RAW if med.get(s)]
+    if raw:
+        best = max(raw) if entry["higher_is_better"] else min(raw)
+        out["troupe/best-raw"] = med["troupe"] / best
+    if med.get("python"):
+        out["troupe/python"] = med["troupe"] / med["python"]
+    return out
+
+
+def machine():
+    model = ""
+    try:
+        for l in open("/proc/cpuinfo"):
+            if l.startswith("model name"):
+                model = l.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release()}
+
+
+def print_table(doc):
+    servers = [s for s in ORDER if any(s in p["servers"] for p in doc["points"].values())]
+    v = doc["versions"]
+    print()
+    print("grpc %s, CAF %s, protobuf %s; %s (%s cores); settings %s" % (
+        v.get("grpc", "?"), v.get("caf", "?"), v.get("protobuf", "?"), doc["machine"]["cpu"],
+        doc["machine"]["cores"], ", ".join("%s=%s" % kv for kv in doc["settings"].items())))
+    for server, why in doc["skipped"].items():
+        print("skipped %s: %s" % (server, why))
+    head = "%-20s %-11s" % ("point", "metric") + "".join("%14s" % s for s in servers)
+    head += "%17s%15s" % ("troupe/best-raw", "troupe/python")
+    print(head)
+    print("-" * len(head))
+    for point, p in doc["points"].items():
+        row = "%-20s %-11s" % (point, p["metric"])
+        for s in servers:
+            row += "%14s" % fmt(p["servers"].get(s, {}).get("median", {}).get("value"))
+        r = p["ratios"]
+        row += "%17s%15s" % (fmt(r.get("troupe/best-raw"), 2), fmt(r.get("troupe/python"), 2))
+        print(row)
+        if p["metric"] not in ("KiB/stream", "RSS+ MiB"):
+            cpu = "cpu_s_per_1k_msgs" if p["metric"] == "msgs/s" else "cpu_s_per_1k_calls"
+            for key, label in (("p99_ms", "p99 ms"), (cpu, "cpu s/1k")):
+                row = "%-20s %-11s" % ("", label)
+                for s in servers:
+                    row += "%14s" % fmt(p["servers"].get(s, {}).get("median", {}).get(key), 3)
+                print(row)
+        errors = {s: p["servers"][s]["median"]["errors"] for s in p["servers"]}
+        if any(errors.values()):
+            print("%-20s errors      %s" % ("", errors))
+
+
+def plot(points, svg):
+    """QPS and p99 against concurrency for the unary points, one line per server."""
+    unary = sorted(((int(name.split("-c")[1]), p) for name, p in points.items()
+                    if name.startswith("unary-c")), key=lambda t: t[0])
+    if not unary:
+        return False
+    servers = [s for s in ORDER if any(s in p["servers"] for _, p in unary)]
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "unary.dat")
+        with open(data, "w") as f:
+            for s in servers:
+                f.write("# %s\n" % s)
+                for c, p in unary:
+                    m = p["servers"].get(s, {}).get("median")
+                    if m:
+                        f.write("%d %f %f\n" % (c, m["value"], m["p99_ms"]))
+                f.write("\n\n")
+        def lines(column):
+            return ", ".join('"%s" index %d using 1:%d with linespoints pointtype 7 pointsize 0.6 title "%s"' % (data, i, column, s)
+                             for i, s in enumerate(servers))
+        script = "\n".join([
+            "set terminal svg size 1000,420 dynamic background rgb 'white'",
+            "set output '%s'" % svg,
+            "set multiplot layout 1,2 title 'bench.v1.Bench Unary, 16 B payload'",
+            "set logscale x 2", "set xlabel 'concurrency'", "set key top left", "set grid",
+            "set ylabel 'calls/s'", "set yrange [0:*]", "plot " + lines(2),
+            "set ylabel 'p99 latency (ms)'", "plot " + lines(3),
+            "unset multiplot",
+        ])
+        try:
+            subprocess.run(["gnuplot"], input=script, text=True, check=True)
+        except (OSError, subprocess.CalledProcessError) as e:
+            print("no plot (gnuplot: %s)" % e, file=sys.stderr)
+            return False
+    return True
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "line":
+        print(line(sys.argv[2]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("command", choices=["summary"])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--svg", required=True)
+    ap.add_argument("--version", action="append", default=[])
+    ap.add_argument("--setting", action="append", default=[])
+    ap.add_argument("--skipped", action="append", default=[])
+    ap.add_argument("runs", nargs="*")
+    summary(ap.parse_intermixed_args())
+
+
+if __name__ == "__main__":
+    main()
