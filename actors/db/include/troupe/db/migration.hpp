@@ -1,0 +1,19 @@
+// Schema migrations: numbered SQL scripts the application registers. pool::start
+// applies the missing ones in version order, each in its own transaction
+// together with its row in `schema_migrations`, so a failed migration leaves no
+// trace and start-up is idempotent. Concurrent start-ups serialise on a lock
+// (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace troupe::db {
+
+struct migration {
+  int64_t version = 0;  // > 0, unique; never renumber or edit an applied one
+  std::string sql;      // one or more statements separated by ';'
+};
+
+}  // namespace troupe::db

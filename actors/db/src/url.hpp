@@ -1,0 +1,22 @@
+// Parsing of [database] url.
+#pragma once
+
+#include <string>
+
+#include "troupe/db/connection.hpp"
+
+namespace troupe::db {
+
+struct database_url {
+  backend kind = backend::sqlite;
+  // The file path for SQLite; the libpq connection URI for PostgreSQL.
+  std::string target;
+};
+
+// Throws failure{errc::invalid_argument} naming the accepted forms.
+database_url parse_url(const std::string& url);
+
+// The url with any password replaced by "***", for messages and logs.
+std::string redact(const std::string& url);
+
+}  // namespace troupe::db
