@@ -13,6 +13,8 @@
 
 #include "troupe/call.hpp"
 #include "troupe/call_messages.hpp"
+#include "troupe/database.hpp"
+#include "troupe/db/run.hpp"
 #include "troupe/detail/codec.hpp"
 #include "troupe/protobuf_messages.hpp"
 #include "troupe/status.hpp"
@@ -35,6 +37,15 @@ public:
   // HTTP/2 flow control instead of filling the mailbox; resume after.
   void pause_input() const { call_.endpoint().pause_input(true); }
   void resume_input() const { call_.endpoint().pause_input(false); }
+
+  // Runs `work(db::connection&)` on one of `pool`'s worker threads, with
+  // this call's deadline; `done(db::outcome<T>)` runs back in this actor.
+  // If the call is cancelled, the actor quits and the pool, which watches
+  // it, drops the job or interrupts its query.
+  template <class Work, class Done>
+  void db(const caf::actor& pool, Work work, Done done) const {
+    ::troupe::db::run(self_, pool, job_deadline(call_), std::move(work), std::move(done));
+  }
 
   // Ends the call with `st` (after queued writes) and quits the actor.
   void fail(const status& st) const {
