@@ -1,20 +1,36 @@
 // troupe — the server and its admin commands.
-//   troupe serve [--config F] [--host H] [--port P]
+//   troupe serve [--config F] [--host H] [--port P] [--debug] [--no-reflection]
+//                [--no-health-check] [--workers N] [--threads N]
 //   troupe check-config F
+// Settings come from the defaults, then the file, then TROUPE_<SECTION>_<KEY>
+// environment variables, then flags; a bad value from any of them is one line.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <troupe/config.hpp>
 
+#include "logging.hpp"
 #include "serve.hpp"
 
 namespace {
 
-troupe::config load_or_default(const std::string& path) {
-  return path.empty() ? troupe::config{} : troupe::load_config(path);
+// A flag's setting, applied after the file and the environment and checked
+// by the configuration schema like theirs.
+struct flag_setting {
+  std::string flag;
+  const char* section;
+  const char* key;
+  std::string value;
+};
+
+troupe::config effective_config(const std::string& path, const std::vector<flag_setting>& flags) {
+  auto cfg = path.empty() ? troupe::config{} : troupe::load_config(path);
+  troupe::apply_environment(cfg, troupe::process_environment());
+  for (auto& f : flags)
+    troupe::set_value(cfg, f.section, f.key, f.value, f.flag);
+  troupe::validate(cfg);
+  return cfg;
 }
 
 }  // namespace
@@ -24,33 +40,43 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   std::string config_path;
-  std::string host;
-  int port = -1;
+  std::vector<flag_setting> flags;
   auto* serve = app.add_subcommand("serve", "Run the server");
   serve->add_option("--config,-c", config_path, "TOML configuration file");
-  serve->add_option("--host", host, "Listen address (overrides [server] host)");
-  serve->add_option("--port,-p", port, "Listen port, 0 for any (overrides [server] port)")
-    ->check(CLI::Range(0, 65535));
+  auto value = [&](const std::string& names, const char* section, const char* key, const std::string& help) {
+    auto flag = names.substr(0, names.find(','));
+    serve->add_option_function<std::string>(
+      names, [&flags, flag, section, key](const std::string& v) { flags.push_back({flag, section, key, v}); },
+      help + " ([" + section + "] " + key + ")");
+  };
+  value("--host", "server", "host", "Listen address");
+  value("--port,-p", "server", "port", "Listen port, 0 for any");
+  value("--workers", "database", "workers", "Database worker actors");
+  value("--threads", "scheduler", "max_threads", "Actor scheduler threads");
+  serve->add_flag_callback("--debug", [&] {
+    flags.push_back({"--debug", "server", "debug", "true"});
+    flags.push_back({"--debug", "logging", "level", "debug"});
+  }, "Debug logging, gRPC's own too ([server] debug, [logging] level)");
+  serve->add_flag_callback("--no-reflection", [&] { flags.push_back({"--no-reflection", "server", "reflection", "false"}); },
+                           "No server reflection ([server] reflection)");
+  serve->add_flag_callback("--no-health-check", [&] { flags.push_back({"--no-health-check", "server", "health_check", "false"}); },
+                           "No health service ([server] health_check)");
 
   std::string check_path;
-  auto* check = app.add_subcommand("check-config", "Validate a configuration file and print "
-                                                   "the effective configuration");
+  auto* check = app.add_subcommand("check-config", "Validate a configuration file (with the "
+                                                   "TROUPE_* environment) and print the "
+                                                   "effective configuration");
   check->add_option("file", check_path, "TOML configuration file")->required();
 
   CLI11_PARSE(app, argc, argv);
 
-  spdlog::set_default_logger(spdlog::stderr_color_mt("troupe"));
   try {
     if (*check) {
-      std::cout << troupe::to_toml(troupe::load_config(check_path));
+      std::cout << troupe::to_toml(effective_config(check_path, {}));
       return 0;
     }
-    auto cfg = load_or_default(config_path);
-    if (!host.empty())
-      cfg.server.host = host;
-    if (port >= 0)
-      cfg.server.port = port;
-    spdlog::set_level(spdlog::level::from_str(cfg.logging.level));
+    auto cfg = effective_config(config_path, flags);
+    troupe::app::setup_logging(cfg.logging);
     return troupe::app::serve(cfg);
   } catch (const troupe::config_error& e) {
     std::cerr << "troupe: " << e.what() << std::endl;

@@ -14,6 +14,7 @@
 #include <troupe/server.hpp>
 
 #include "bench/bench_service.hpp"
+#include "reflection/reflection_service.hpp"
 
 namespace troupe::app {
 
@@ -27,6 +28,28 @@ sigset_t stop_signals() {
   return set;
 }
 
+// Settings the schema accepts but nothing acts on yet: said loudly at start-up,
+// never silently ignored.
+void warn_unimplemented(const troupe::config& cfg) {
+  if (cfg.auth.enabled || cfg.auth.require_auth)
+    spdlog::warn("[auth] is not implemented yet: API keys are NOT checked, every call is let through");
+  if (cfg.logging.request_log != "off")
+    spdlog::warn("[logging] request_log = \"{}\" is not implemented yet: no per-call log lines",
+                 cfg.logging.request_log);
+}
+
+// One line with what the flags and environment most often change.
+void log_settings(const troupe::config& cfg) {
+  auto on = [](bool b) { return b ? "on" : "off"; };
+  spdlog::info("settings: scheduler threads {} ({}), database workers {}, reflection {}, "
+               "health {}, tls {}, debug {}, log level {}",
+               cfg.scheduler.max_threads == 0 ? std::string("per core")
+                                              : std::to_string(cfg.scheduler.max_threads),
+               cfg.scheduler.policy, cfg.database.workers, on(cfg.server.reflection),
+               on(cfg.server.health_check), on(cfg.tls.enabled()), on(cfg.server.debug),
+               cfg.logging.level);
+}
+
 }  // namespace
 
 int serve(const troupe::config& cfg) {
@@ -38,14 +61,19 @@ int serve(const troupe::config& cfg) {
   apply_scheduler_config(cfg.scheduler, caf_cfg);
   caf::actor_system sys{caf_cfg};
 
-  troupe::server srv{sys, cfg.server};
+  troupe::server srv{sys, cfg.server, cfg.tls};
   srv.add(services::bench_service());
+  if (cfg.server.reflection)
+    services::add_reflection(srv);
   try {
     srv.start();
   } catch (const startup_error& e) {
     std::cerr << "troupe: " << e.what() << std::endl;
     return 1;
   }
+  // After start: a start-up failure stays one line.
+  warn_unimplemented(cfg);
+  log_settings(cfg);
   std::cout << "listening on " << cfg.server.host << ":" << srv.port() << std::endl;
 
   int sig = 0;

@@ -1,14 +1,16 @@
 #include "troupe/server.hpp"
 
 #include <chrono>
+#include <climits>
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
 #include "grpc_log.hpp"
 #include "server_core.hpp"
+#include "server_credentials.hpp"
 #include "troupe/detail/call_endpoint.hpp"
 
 namespace troupe {
@@ -24,6 +26,38 @@ std::string listen_address(const std::string& host, int port) {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+int milliseconds(double seconds) {
+  return static_cast<int>(seconds * 1000);  // the schema keeps it below INT_MAX
+}
+
+// Keepalive, connection limits and message sizes as gRPC channel arguments.
+void add_connection_args(grpc::ServerBuilder& builder, const server_config& cfg) {
+  // gRPC enables SO_REUSEPORT by default: a second server would "bind" a port
+  // in use and steal its calls. Refuse instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, cfg.max_concurrent_streams);
+  builder.SetMaxReceiveMessageSize(cfg.max_receive_message_bytes);
+  builder.SetMaxSendMessageSize(cfg.max_send_message_bytes);
+  if (cfg.keepalive_time_s > 0) {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, milliseconds(cfg.keepalive_time_s));
+    // Otherwise gRPC stops pinging an idle connection after two pings.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    // Clients keeping alive at the same pace are not taken for ping floods
+    // (gRPC's default tolerates one ping per 5 minutes without data).
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                               milliseconds(cfg.keepalive_time_s));
+  } else {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, INT_MAX);
+  }
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, milliseconds(cfg.keepalive_timeout_s));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+                             cfg.keepalive_permit_without_calls ? 1 : 0);
+  if (cfg.max_connection_idle_s > 0)
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, milliseconds(cfg.max_connection_idle_s));
+  if (cfg.max_connection_age_s > 0)
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, milliseconds(cfg.max_connection_age_s));
+}
+
 void serve_queue(grpc::ServerCompletionQueue* cq) {
   void* tag = nullptr;
   bool ok = false;
@@ -33,8 +67,8 @@ void serve_queue(grpc::ServerCompletionQueue* cq) {
 
 }  // namespace
 
-server::server(caf::actor_system& sys, const server_config& cfg)
-    : sys_(sys), cfg_(cfg), core_(std::make_shared<detail::server_core>(sys, cfg)) {
+server::server(caf::actor_system& sys, const server_config& cfg, const tls_config& tls)
+    : sys_(sys), cfg_(cfg), tls_(tls), core_(std::make_shared<detail::server_core>(sys, cfg)) {
   detail::route_grpc_logs();
 }
 
@@ -56,21 +90,17 @@ server& server::add(const service& svc) {
 void server::start() {
   if (server_)
     throw std::logic_error("troupe::server::start called twice");
-  // Both switches are process-wide in grpc++; they apply to servers built after.
+  auto credentials = detail::server_credentials(tls_);  // before anything starts
+  // Process-wide in grpc++, like the health switch; only ever raised, so one
+  // server asking for gRPC's debug lines does not silence another's.
+  if (cfg_.debug)
+    gpr_set_log_verbosity(GPR_LOG_SEVERITY_DEBUG);
+  // Process-wide in grpc++; applies to servers built after.
   grpc::EnableDefaultHealthCheckService(cfg_.health_check);
-  if (cfg_.reflection) {
-    static const bool once = (grpc::reflection::InitProtoReflectionServerBuilderPlugin(), true);
-    (void)once;
-  }
   grpc::ServerBuilder builder;
   auto address = listen_address(cfg_.host, cfg_.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
-  // gRPC enables SO_REUSEPORT by default: a second server would "bind" a port
-  // in use and steal its calls. Refuse instead.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, cfg_.max_concurrent_streams);
-  builder.SetMaxReceiveMessageSize(cfg_.max_receive_message_bytes);
-  builder.SetMaxSendMessageSize(cfg_.max_send_message_bytes);
+  builder.AddListeningPort(address, credentials, &port_);
+  add_connection_args(builder, cfg_);
   builder.RegisterAsyncGenericService(&core_->generic);
   int threads = cfg_.transport_threads > 0 ? cfg_.transport_threads
                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -85,11 +115,15 @@ void server::start() {
     server_.reset();
     for (auto& cq : cqs_) {
       cq->Shutdown();
-      serve_queue(cq.get());
+      void* tag;
+      bool ok;
+      while (cq->Next(&tag, &ok)) {
+      }  // nothing was posted: drains at once
     }
     cqs_.clear();
     stopped_ = true;
-    throw startup_error("cannot listen on " + address + ": address in use or not available");
+    throw startup_error("cannot listen on " + address + ": address in use or not available" +
+                        (tls_.enabled() ? ", or [tls] cert and key do not match" : ""));
   }
   if (auto* health = server_->GetHealthCheckService()) {
     for (auto& name : service_names_)
@@ -100,7 +134,11 @@ void server::start() {
       core_->post_accept(cq.get());
     threads_.emplace_back(serve_queue, cq.get());
   }
-  spdlog::info("listening on {}", listen_address(cfg_.host, port_));
+  spdlog::info("listening on {}{}", listen_address(cfg_.host, port_),
+               !tls_.enabled()                ? " (plaintext)"
+               : tls_.require_client_cert     ? " (TLS, client certificates required)"
+               : !tls_.client_ca.empty()      ? " (TLS, client certificates verified if sent)"
+                                              : " (TLS)");
 }
 
 void server::shutdown() {
@@ -138,6 +176,13 @@ void server::shutdown() {
   server_.reset();
   cqs_.clear();
   spdlog::info("shut down");
+}
+
+std::vector<std::string> server::service_names() const {
+  auto names = service_names_;
+  if (cfg_.health_check)
+    names.push_back("grpc.health.v1.Health");
+  return names;
 }
 
 server::counters server::stats() const {

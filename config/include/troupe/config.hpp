@@ -1,11 +1,17 @@
-// Troupe's typed configuration, loaded from TOML (see config/troupe.toml for
-// every key with its default and meaning).
+// Troupe's typed configuration, loaded from TOML (see config/troupe.toml and
+// docs/configuration.md for every key with its default and meaning).
+//
+// Precedence, lowest first: defaults, the TOML file, environment variables
+// TROUPE_<SECTION>_<KEY>, command-line flags. Every source goes through the
+// same schema, so a value is checked the same way wherever it comes from.
 #pragma once
 
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace troupe {
 
@@ -18,9 +24,20 @@ struct server_config {
   int max_inflight = 10000;
   int max_send_message_bytes = 4 * 1024 * 1024;
   int max_receive_message_bytes = 4 * 1024 * 1024;
+  // Ping an idle connection after this long; drop it when the ping is not
+  // answered within the timeout. 0 turns server pings off.
+  double keepalive_time_s = 30.0;
+  double keepalive_timeout_s = 10.0;
+  // Ping (and let clients ping) connections that have no call open.
+  bool keepalive_permit_without_calls = true;
+  // Close connections idle this long / older than this; 0: never.
+  double max_connection_idle_s = 0.0;
+  double max_connection_age_s = 0.0;
   double shutdown_grace_s = 10.0;
   bool reflection = true;
   bool health_check = true;
+  // gRPC's own debug log lines too (with [logging] level debug to see them).
+  bool debug = false;
   // Threads polling gRPC completion queues; 0 means one per core.
   int transport_threads = 0;
   // Messages a stream may have queued for sending before its producer is paused.
@@ -35,10 +52,6 @@ struct scheduler_config {
   int max_throughput = 300;         // messages an actor handles before yielding
 };
 
-struct logging_config {
-  std::string level = "info";  // trace | debug | info | warn | error | critical | off
-};
-
 struct database_config {
   std::string url = "sqlite://var/troupe.db";
   int workers = 4;          // blocking-worker actors, one connection each
@@ -46,15 +59,50 @@ struct database_config {
   int job_timeout_ms = 5000;
 };
 
+// API keys in request metadata. Not implemented yet: the server warns at
+// start-up when it is enabled.
+struct auth_config {
+  bool enabled = false;
+  bool require_auth = false;  // refuse calls without a valid key
+  std::string header = "x-api-key";
+  // Full method paths ("/package.Service/Method") callable without a key.
+  std::vector<std::string> public_methods = {
+    "/grpc.health.v1.Health/Check",
+    "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+  };
+};
+
+struct logging_config {
+  std::string level = "info";         // trace | debug | info | warn | error | critical | off
+  std::string format = "text";        // text | json (one object per line)
+  std::string request_log = "off";    // off | errors | all; not implemented yet
+};
+
+// TLS is on when cert and key are set; with client_ca, clients present
+// certificates signed by it (required when require_client_cert).
+struct tls_config {
+  std::string cert;       // PEM certificate chain
+  std::string key;        // PEM private key
+  std::string client_ca;  // PEM CA bundle that client certificates must chain to
+  bool require_client_cert = false;
+
+  bool enabled() const { return !cert.empty(); }
+};
+
 struct config {
   server_config server;
   scheduler_config scheduler;
-  logging_config logging;
   database_config database;
+  auth_config auth;
+  logging_config logging;
+  tls_config tls;
 };
 
-// A configuration that cannot be used; what() is one line naming the file,
-// line, column and key where known: "troupe.toml:3:1: [server] prot: unknown key ...".
+// A configuration that cannot be used; what() is one line naming where the
+// value came from and the key: "troupe.toml:3:1: [server] prot: unknown key ...",
+// "TROUPE_SERVER_PORT: [server] port: expected an integer (got 'x')".
 class config_error : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
@@ -66,7 +114,28 @@ config load_config(const std::string& path);
 // Validates TOML text; `source` names it in errors. Throws config_error.
 config parse_config(std::string_view toml, const std::string& source);
 
+// Sets one key from text, as given on a command line or in the environment:
+// strings as they are, arrays comma-separated, other kinds as TOML values
+// ("8", "2.5", "true"). `origin` names the source in errors. Throws config_error.
+void set_value(config& cfg, std::string_view section, std::string_view key,
+               std::string_view text, const std::string& origin);
+
+// Applies every TROUPE_<SECTION>_<KEY> variable of `environment` (NAME=VALUE
+// entries, as in environ). A variable naming a known section but no known key
+// is an error (with a suggestion); other TROUPE_ variables are left alone.
+void apply_environment(config& cfg, const std::vector<std::string>& environment);
+
+// This process's environment, for apply_environment.
+std::vector<std::string> process_environment();
+
+// Checks rules that span keys ([tls] key needs cert, ...). parse_config runs
+// it too; run it again after overrides. Throws config_error.
+void validate(const config& cfg);
+
 // The effective configuration as TOML, every key present.
 std::string to_toml(const config& cfg);
+
+// Every key the schema knows, as {section, key}, in the order of troupe.toml.
+std::vector<std::pair<std::string, std::string>> config_keys();
 
 }  // namespace troupe

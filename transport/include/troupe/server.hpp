@@ -2,8 +2,9 @@
 // down gracefully.
 //
 //   caf::actor_system sys{caf_cfg};
-//   troupe::server srv{sys, cfg.server};
+//   troupe::server srv{sys, cfg.server, cfg.tls};
 //   srv.add(make_user_service());
+//   troupe::services::add_reflection(srv);   // optional (services/reflection)
 //   srv.start();                 // throws troupe::startup_error
 //   ...
 //   srv.shutdown();              // health NOT_SERVING, grace, cancel the rest
@@ -31,7 +32,8 @@ namespace detail {
 struct server_core;
 }
 
-// The server could not start (address in use, bad address, ...): one line.
+// The server could not start (address in use, bad address, a TLS file that
+// cannot be read, ...): one line naming the address or the key and path.
 class startup_error : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
@@ -39,7 +41,10 @@ public:
 
 class server {
 public:
-  server(caf::actor_system& sys, const server_config& cfg);
+  // With `tls` enabled the server serves TLS only, never plaintext.
+  // `cfg.reflection` is not acted on here: reflection is a service of its own
+  // (services/reflection), added by whoever assembles the server.
+  server(caf::actor_system& sys, const server_config& cfg, const tls_config& tls = {});
   ~server();
 
   server(const server&) = delete;
@@ -50,6 +55,10 @@ public:
 
   // Binds and starts serving. Throws startup_error.
   void start();
+
+  // The services this server answers: those added, and grpc.health.v1.Health
+  // when health_check is on. Fixed once start() has run.
+  std::vector<std::string> service_names() const;
 
   // The bound port (the OS's pick when configured as 0).
   int port() const { return port_; }
@@ -69,6 +78,7 @@ public:
 private:
   caf::actor_system& sys_;
   server_config cfg_;
+  tls_config tls_;
   std::shared_ptr<detail::server_core> core_;
   std::vector<std::string> service_names_;
   std::unique_ptr<grpc::Server> server_;

@@ -1,0 +1,11 @@
+#pragma once
+
+#include <troupe/config.hpp>
+
+namespace troupe::app {
+
+// The process's log lines from [logging]: to stderr, at `level`, as text or
+// one JSON object per line ({"time", "level", "message"}).
+void setup_logging(const logging_config& cfg);
+
+}  // namespace troupe::app

@@ -1,0 +1,122 @@
+// `troupe serve` as a process: SIGTERM drains within the grace period, and
+// --no-health-check / --no-reflection really remove those services.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "support/test_server.hpp"
+#include "troupe_process.hpp"
+
+namespace troupe::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A config file for a quick local server; removed when the test ends.
+class serve : public ::testing::Test {
+protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/troupe-serve-XXXXXX.toml";
+    int fd = mkstemps(tmpl, 5);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    path = tmpl;
+    std::ofstream(path) << "[server]\nport = 0\nshutdown_grace_s = 1\ntransport_threads = 1\n"
+                           "[scheduler]\nmax_threads = 2\n";
+  }
+  void TearDown() override { std::remove(path.c_str()); }
+
+  static std::shared_ptr<grpc::Channel> channel(int port) {
+    return grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
+  }
+
+  static grpc::StatusCode health_check(int port) {
+    auto stub = grpc::health::v1::Health::NewStub(channel(port));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    grpc::health::v1::HealthCheckRequest req;
+    grpc::health::v1::HealthCheckResponse resp;
+    return stub->Check(&ctx, req, &resp).error_code();
+  }
+
+  static grpc::StatusCode list_services(int port) {
+    auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(channel(port));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    auto stream = stub->ServerReflectionInfo(&ctx);
+    grpc::reflection::v1alpha::ServerReflectionRequest req;
+    req.set_list_services("");
+    grpc::reflection::v1alpha::ServerReflectionResponse resp;
+    stream->Write(req);
+    bool answered = stream->Read(&resp);
+    stream->WritesDone();
+    auto st = stream->Finish();
+    return answered && st.ok() ? grpc::StatusCode::OK : st.error_code();
+  }
+
+  std::string path;
+};
+
+TEST_F(serve, sigterm_ends_idle_streams_with_a_status_and_exits_0_within_the_grace) {
+  troupe_process troupe{{"serve", "--config", path}};
+  int port = troupe.wait_listening();
+  ASSERT_NE(port, 0) << troupe.stderr_text();
+
+  auto stub = bench::v1::Bench::NewStub(channel(port));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+  bench::v1::StreamRequest hold;
+  hold.set_count(-1);
+  auto stream = stub->ServerStream(&ctx, hold);
+  stream->WaitForInitialMetadata();
+
+  troupe.signal(SIGTERM);
+  auto code = troupe.wait_exit(1s + 1s);  // shutdown_grace_s + 1 s
+  ASSERT_TRUE(code.has_value()) << "still running or killed; stderr: " << troupe.stderr_text();
+  EXPECT_EQ(*code, 0) << troupe.stderr_text();
+
+  bench::v1::Payload msg;
+  EXPECT_FALSE(stream->Read(&msg));
+  auto st = stream->Finish();
+  EXPECT_TRUE(st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+              st.error_code() == grpc::StatusCode::CANCELLED)
+    << st.error_code() << ": " << st.error_message();
+}
+
+TEST_F(serve, health_and_reflection_are_served_by_default) {
+  troupe_process troupe{{"serve", "--config", path}};
+  int port = troupe.wait_listening();
+  ASSERT_NE(port, 0) << troupe.stderr_text();
+  EXPECT_EQ(health_check(port), grpc::StatusCode::OK);
+  EXPECT_EQ(list_services(port), grpc::StatusCode::OK);
+  troupe.signal(SIGTERM);
+  EXPECT_EQ(troupe.wait_exit(10s), 0);
+}
+
+TEST_F(serve, no_health_check_and_no_reflection_remove_the_services) {
+  troupe_process troupe{{"serve", "--config", path, "--no-health-check", "--no-reflection"}};
+  int port = troupe.wait_listening();
+  ASSERT_NE(port, 0) << troupe.stderr_text();
+  EXPECT_EQ(health_check(port), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(list_services(port), grpc::StatusCode::UNIMPLEMENTED);
+  troupe.signal(SIGTERM);
+  EXPECT_EQ(troupe.wait_exit(10s), 0);
+}
+
+TEST_F(serve, unimplemented_settings_are_warned_about_at_start_up) {
+  troupe_process troupe{{"serve", "--config", path},
+                        {"TROUPE_AUTH_ENABLED=true", "TROUPE_LOGGING_REQUEST_LOG=errors"}};
+  ASSERT_NE(troupe.wait_listening(), 0) << troupe.stderr_text();
+  auto err = troupe.stderr_text();
+  EXPECT_NE(err.find("[auth] is not implemented yet"), std::string::npos) << err;
+  EXPECT_NE(err.find("request_log = \"errors\" is not implemented yet"), std::string::npos) << err;
+  troupe.signal(SIGTERM);
+  EXPECT_EQ(troupe.wait_exit(10s), 0);
+}
+
+}  // namespace
+}  // namespace troupe::test

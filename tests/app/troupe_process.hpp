@@ -1,0 +1,45 @@
+// The `troupe` binary as a child process: started with arguments and extra
+// environment, its output captured, waited for with a bound.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace troupe::test {
+
+class troupe_process {
+public:
+  // Starts TROUPE_BINARY with `args`; `env` entries (NAME=VALUE) are added to
+  // this process's environment.
+  explicit troupe_process(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+  ~troupe_process();  // kills the process if it still runs
+
+  troupe_process(const troupe_process&) = delete;
+  troupe_process& operator=(const troupe_process&) = delete;
+
+  // The port from the "listening on HOST:PORT" line, or 0 when the process
+  // exits or `timeout` passes first.
+  int wait_listening(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+  void signal(int sig);
+
+  // The exit code once the process exits normally within `timeout`.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+
+  // Everything it wrote to stderr so far.
+  std::string stderr_text();
+
+private:
+  void drain();
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int err_ = -1;
+  std::string out_text_;
+  std::string err_text_;
+};
+
+}  // namespace troupe::test
