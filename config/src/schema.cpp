@@ -207,6 +207,7 @@ const std::vector<field>& fields() {
     make_field("server", "debug", &C::server, &S::debug),
     make_field("server", "transport_threads", &C::server, &S::transport_threads, in_range(0, 256)),
     make_field("server", "write_window", &C::server, &S::write_window, in_range(1, 65536)),
+    make_field("server", "write_window_bytes", &C::server, &S::write_window_bytes, in_range(1024, 1 << 30)),
     make_field("server", "read_window", &C::server, &S::read_window, in_range(1, 65536)),
     make_field("scheduler", "max_threads", &C::scheduler, &K::max_threads, in_range(0, 1024)),
     make_field("scheduler", "policy", &C::scheduler, &K::policy, one_of({"sharing", "stealing"})),

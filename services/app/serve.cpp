@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <troupe/actor_system.hpp>
+#include <troupe/db/pool.hpp>
 #include <troupe/server.hpp>
 
 #include "bench/bench_service.hpp"
@@ -60,6 +62,16 @@ int serve(const troupe::config& cfg) {
   caf::actor_system_config caf_cfg;
   apply_scheduler_config(cfg.scheduler, caf_cfg);
   caf::actor_system sys{caf_cfg};
+
+  // Opened before the port is taken: a database that cannot be used stops
+  // start-up in one line. (Services that need it get pool.actor().)
+  std::optional<troupe::db::pool> pool;
+  try {
+    pool.emplace(troupe::db::pool::start(sys, cfg.database));
+  } catch (const troupe::db::failure& e) {
+    std::cerr << "troupe: [database] " << e.what() << std::endl;
+    return 1;
+  }
 
   troupe::server srv{sys, cfg.server, cfg.tls};
   srv.add(services::bench_service());

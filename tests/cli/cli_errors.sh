@@ -36,6 +36,10 @@ expect "unknown key" "^troupe: $dir/unknown.toml:2:1: \[server\] hots: unknown k
 
 expect "check-config" "unknown key" -- "$troupe" check-config "$dir/unknown.toml"
 
+printf '[database]\nurl = "mysql://db/x"\n' > "$dir/db.toml"
+expect "unusable database" "^troupe: \[database\] invalid_argument: unsupported database url .mysql://db/x." -- \
+  "$troupe" serve --config "$dir/db.toml"
+
 # A port in use: hold one with a first server, then start a second on it.
 printf '[server]\nport = 0\n' > "$dir/any.toml"
 "$troupe" serve --config "$dir/any.toml" > "$dir/first.out" 2>/dev/null &
@@ -55,5 +59,5 @@ kill -TERM $server
 wait $server
 echo "first server exited with $? after SIGTERM"
 
-echo "$((5 - failures)) passed, $failures failed"
+echo "$((6 - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -176,10 +176,11 @@ bool call_endpoint::write(grpc::ByteBuffer msg) {
     finish_locked(lk, {grpc::StatusCode::RESOURCE_EXHAUSTED, "stream producer overran its window"});
     return false;
   }
+  unsent_bytes_ += msg.Length();
   outbox_.push_back(std::move(msg));
   ++unsent_;
   pump_sends(lk);
-  if (unsent_ < window)
+  if (unsent_ < window && unsent_bytes_ < static_cast<size_t>(core_->cfg.write_window_bytes))
     return true;
   paused_ = true;
   return false;
@@ -189,6 +190,7 @@ void call_endpoint::reply(grpc::ByteBuffer msg) {
   lock lk(mu_);
   if (done_ || finish_status_)
     return;
+  unsent_bytes_ += msg.Length();
   outbox_.push_back(std::move(msg));
   ++unsent_;
   finish_status_ = grpc::Status::OK;
@@ -238,6 +240,7 @@ void call_endpoint::pump_sends(lock&) {
     start(op::send);
     grpc::ByteBuffer msg = std::move(outbox_.front());
     outbox_.pop_front();
+    in_flight_bytes_ = msg.Length();
     if (outbox_.empty() && finish_status_ && finish_status_->ok()) {
       finish_started_ = true;
       stream_.WriteAndFinish(msg, grpc::WriteOptions(), *finish_status_, &send_tag_);
@@ -259,9 +262,11 @@ void call_endpoint::on_send(lock& lk, bool ok) {
   sending_ = false;
   if (send_is_write_) {
     --unsent_;
+    unsent_bytes_ -= in_flight_bytes_;
     const int window = core_->cfg.write_window;
+    const size_t window_bytes = static_cast<size_t>(core_->cfg.write_window_bytes);
     // Credit comes back in batches (half a window), not one message at a time.
-    if (paused_ && ok && !done_ && unsent_ <= window / 2) {
+    if (paused_ && ok && !done_ && unsent_ <= window / 2 && unsent_bytes_ <= window_bytes / 2) {
       paused_ = false;
       if (actor_)
         caf::anon_send(actor_, write_credit{window - unsent_});

@@ -42,6 +42,8 @@ struct server_config {
   int transport_threads = 0;
   // Messages a stream may have queued for sending before its producer is paused.
   int write_window = 32;
+  // Bytes a stream may have queued before its producer is paused.
+  int write_window_bytes = 1024 * 1024;
   // Messages read ahead of a handler on client streams.
   int read_window = 4;
 };

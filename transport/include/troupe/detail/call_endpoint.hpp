@@ -141,6 +141,8 @@ private:
   bool metadata_sent_ = false;
   std::deque<grpc::ByteBuffer> outbox_;
   int unsent_ = 0;  // writes accepted and not yet completed (outbox + in flight)
+  size_t unsent_bytes_ = 0;
+  size_t in_flight_bytes_ = 0;  // of the write gRPC is sending now
   bool paused_ = false;
   std::optional<grpc::Status> finish_status_;
   bool finish_started_ = false;
