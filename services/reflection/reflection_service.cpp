@@ -10,7 +10,6 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 
-#include "grpc/health/v1/health.pb.h"
 #include "grpc/reflection/v1/reflection.pb.h"
 #include "grpc/reflection/v1alpha/reflection.pb.h"
 
@@ -119,9 +118,6 @@ troupe::service reflection_service(const std::string& name, const troupe::server
 }  // namespace
 
 void add_reflection(troupe::server& srv) {
-  // gRPC's health service carries no protobuf descriptor; this reference links
-  // Troupe's copy of health.proto in, so grpc.health.v1.Health resolves.
-  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   namespace v1 = grpc::reflection::v1;
   namespace v1alpha = grpc::reflection::v1alpha;
   srv.add(reflection_service<v1::ServerReflectionRequest, v1::ServerReflectionResponse>(

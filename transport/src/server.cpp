@@ -5,10 +5,10 @@
 
 #include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
 #include "grpc_log.hpp"
+#include "health.hpp"
 #include "server_core.hpp"
 #include "server_credentials.hpp"
 #include "troupe/detail/call_endpoint.hpp"
@@ -68,7 +68,11 @@ void serve_queue(grpc::ServerCompletionQueue* cq) {
 }  // namespace
 
 server::server(caf::actor_system& sys, const server_config& cfg, const tls_config& tls)
-    : sys_(sys), cfg_(cfg), tls_(tls), core_(std::make_shared<detail::server_core>(sys, cfg)) {
+    : sys_(sys),
+      cfg_(cfg),
+      tls_(tls),
+      core_(std::make_shared<detail::server_core>(sys, cfg)),
+      health_(std::make_shared<detail::health_state>()) {
   detail::route_grpc_logs();
 }
 
@@ -95,8 +99,8 @@ void server::start() {
   // server asking for gRPC's debug lines does not silence another's.
   if (cfg_.debug)
     gpr_set_log_verbosity(GPR_LOG_SEVERITY_DEBUG);
-  // Process-wide in grpc++; applies to servers built after.
-  grpc::EnableDefaultHealthCheckService(cfg_.health_check);
+  if (cfg_.health_check)
+    add(detail::health_service(health_));
   grpc::ServerBuilder builder;
   auto address = listen_address(cfg_.host, cfg_.port);
   builder.AddListeningPort(address, credentials, &port_);
@@ -125,10 +129,9 @@ void server::start() {
     throw startup_error("cannot listen on " + address + ": address in use or not available" +
                         (tls_.enabled() ? ", or [tls] cert and key do not match" : ""));
   }
-  if (auto* health = server_->GetHealthCheckService()) {
-    for (auto& name : service_names_)
-      health->SetServingStatus(name, true);
-  }
+  health_->set("", true);
+  for (auto& name : service_names_)
+    health_->set(name, true);
   for (auto& cq : cqs_) {
     for (int i = 0; i < accepts_per_queue; ++i)
       core_->post_accept(cq.get());
@@ -146,8 +149,7 @@ void server::shutdown() {
     return;
   stopped_ = true;
   core_->shutting_down = true;
-  if (auto* health = server_->GetHealthCheckService())
-    health->SetServingStatus(false);
+  health_->set_all(false);
   auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::duration<double>(cfg_.shutdown_grace_s));
   spdlog::info("shutting down: {} calls in flight, grace {} ms", core_->inflight.load(),
@@ -180,9 +182,13 @@ void server::shutdown() {
 
 std::vector<std::string> server::service_names() const {
   auto names = service_names_;
-  if (cfg_.health_check)
-    names.push_back("grpc.health.v1.Health");
+  if (cfg_.health_check && !server_)
+    names.push_back("grpc.health.v1.Health");  // added by start()
   return names;
+}
+
+void server::set_serving(const std::string& service, bool serving) {
+  health_->set(service, serving);
 }
 
 server::counters server::stats() const {

@@ -30,6 +30,7 @@ namespace troupe {
 
 namespace detail {
 struct server_core;
+class health_state;
 }
 
 // The server could not start (address in use, bad address, a TLS file that
@@ -60,6 +61,11 @@ public:
   // when health_check is on. Fixed once start() has run.
   std::vector<std::string> service_names() const;
 
+  // What grpc.health.v1.Health reports for `service` ("" for the whole
+  // server), e.g. NOT_SERVING while a dependency is down. start() marks every
+  // service serving; shutdown() marks all not serving.
+  void set_serving(const std::string& service, bool serving);
+
   // The bound port (the OS's pick when configured as 0).
   int port() const { return port_; }
 
@@ -80,6 +86,7 @@ private:
   server_config cfg_;
   tls_config tls_;
   std::shared_ptr<detail::server_core> core_;
+  std::shared_ptr<detail::health_state> health_;
   std::vector<std::string> service_names_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
