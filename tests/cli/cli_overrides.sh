@@ -41,6 +41,9 @@ refuse() {
 serve() {
   local name=$1
   shift
+  # Emptied here, not only by the redirection below: that one happens in the
+  # child, later, and the wait could meanwhile read the previous run's line.
+  : > "$dir/serve.log"
   "$troupe" serve "$@" > "$dir/serve.log" 2>&1 &
   server=$!
   for _ in $(seq 400); do
