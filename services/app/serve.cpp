@@ -1,5 +1,6 @@
 #include "serve.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -13,9 +14,11 @@
 
 #include <troupe/actor_system.hpp>
 #include <troupe/db/pool.hpp>
+#include <troupe/request_log_writer.hpp>
 #include <troupe/server.hpp>
 
 #include "bench/bench_service.hpp"
+#include "demo/demo.hpp"
 #include "reflection/reflection_service.hpp"
 
 namespace troupe::app {
@@ -30,14 +33,22 @@ sigset_t stop_signals() {
   return set;
 }
 
+// How long shutdown waits for the request log's last rows.
+constexpr auto request_log_flush_timeout = std::chrono::seconds(5);
+
 // Settings the schema accepts but nothing acts on yet: said loudly at start-up,
 // never silently ignored.
 void warn_unimplemented(const troupe::config& cfg) {
   if (cfg.auth.enabled || cfg.auth.require_auth)
     spdlog::warn("[auth] is not implemented yet: API keys are NOT checked, every call is let through");
-  if (cfg.logging.request_log != "off")
-    spdlog::warn("[logging] request_log = \"{}\" is not implemented yet: no per-call log lines",
-                 cfg.logging.request_log);
+}
+
+// Every schema migration the server's database needs, in one place.
+std::vector<troupe::db::migration> migrations(const troupe::config& cfg) {
+  auto all = troupe::request_log_migrations(cfg.database.url);
+  auto demo = services::demo_schema();
+  all.insert(all.end(), demo.begin(), demo.end());
+  return all;
 }
 
 // One line with what the flags and environment most often change.
@@ -67,14 +78,25 @@ int serve(const troupe::config& cfg) {
   // start-up in one line. (Services that need it get pool.actor().)
   std::optional<troupe::db::pool> pool;
   try {
-    pool.emplace(troupe::db::pool::start(sys, cfg.database));
+    pool.emplace(troupe::db::pool::start(sys, cfg.database, migrations(cfg)));
   } catch (const troupe::db::failure& e) {
     std::cerr << "troupe: [database] " << e.what() << std::endl;
     return 1;
   }
 
+  // With request_log errors|all, the logged calls also go to the request_log table.
+  auto log_mode = troupe::parse_request_log(cfg.logging.request_log);
+  std::optional<troupe::request_log_writer> writer;
   troupe::server srv{sys, cfg.server, cfg.tls};
+  if (log_mode != troupe::request_log::off) {
+    writer.emplace(sys, pool->actor());
+    srv.set_request_log(log_mode, [w = *writer](const troupe::call_record& r) { w.record(r); });
+  }
   srv.add(services::bench_service());
+  srv.add(services::users_service(pool->actor()));
+  srv.add(services::events_service(sys, pool->actor()));
+  srv.add(services::logs_service(pool->actor()));
+  srv.add(services::chat_service(pool->actor()));
   if (cfg.server.reflection)
     services::add_reflection(srv);
   try {
@@ -100,6 +122,9 @@ int serve(const troupe::config& cfg) {
   });
   second.detach();
   srv.shutdown();
+  // After the last call is done, before the pool stops: no logged call is lost.
+  if (writer && !writer->flush(request_log_flush_timeout))
+    spdlog::warn("request log: not every record reached the database");
   return 0;
 }
 

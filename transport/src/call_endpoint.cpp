@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "request_id.hpp"
 #include "server_core.hpp"
 #include "troupe/call_messages.hpp"
 #include "troupe/detail/inbound.hpp"
@@ -70,6 +71,18 @@ void call_endpoint::on_completion(op what, bool ok) {
       break;
   }
   last = end_op();
+  // Reported once gRPC has completed every operation: a write's completion
+  // may come after the done notification, and its message counts.
+  if (last && record_) {
+    auto r = std::move(*record_);
+    record_.reset();
+    r.msgs_in = msgs_in_;
+    r.msgs_out = msgs_out_;
+    r.bytes_in = bytes_in_;
+    r.bytes_out = bytes_out_;
+    lk.unlock();  // the call actor may still touch the endpoint
+    core_->report(r);
+  }
 }
 
 void call_endpoint::on_accept(lock& lk, bool ok) {
@@ -78,6 +91,11 @@ void call_endpoint::on_accept(lock& lk, bool ok) {
   core_->post_accept(cq_);
   start(op::done);
   ++core_->live_calls;
+  // Before any finish below: refusals carry the id too.
+  request_id_ = pick_request_id(ctx_.client_metadata());
+  ctx_.AddTrailingMetadata(request_id_key, request_id_);
+  if (core_->log_mode != request_log::off)
+    started_ = std::chrono::steady_clock::now();
   auto it = core_->methods.find(ctx_.method());
   if (it == core_->methods.end()) {
     finish_locked(lk, {grpc::StatusCode::UNIMPLEMENTED, "unknown method " + ctx_.method()});
@@ -122,6 +140,8 @@ void call_endpoint::on_read(lock& lk, bool ok) {
     read_end_alarm_->Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), &read_end_tag_);
     return;
   }
+  ++msgs_in_;
+  bytes_in_ += static_cast<int64_t>(read_buf_.Length());
   if (!reads_stream(method_->kind)) {
     input_ended_ = true;  // the one request; gRPC checks there is no second
     actor_ = method_->spawn(core_->sys, shared_from_this(), &read_buf_);
@@ -260,6 +280,10 @@ void call_endpoint::pump_sends(lock&) {
 
 void call_endpoint::on_send(lock& lk, bool ok) {
   sending_ = false;
+  if (send_is_write_ && ok) {
+    ++msgs_out_;
+    bytes_out_ += static_cast<int64_t>(in_flight_bytes_);
+  }
   if (send_is_write_) {
     --unsent_;
     unsent_bytes_ -= in_flight_bytes_;
@@ -282,19 +306,58 @@ void call_endpoint::on_done(lock&) {
   done_ = true;
   outbox_.clear();
   cancelled_ = ctx_.IsCancelled();
-  if (cancelled_ && actor_) {
-    // A client cancels at its own deadline, usually just before the server's
-    // copy of it (sent relative, started later) expires: count a cancel that
-    // close to the deadline as the deadline.
-    constexpr auto deadline_slack = std::chrono::milliseconds(100);
-    auto reason = cancel_reason::cancelled;
-    if (core_->shutting_down)
-      reason = cancel_reason::shutdown;
-    else if (std::chrono::system_clock::now() + deadline_slack >= ctx_.deadline())
-      reason = cancel_reason::deadline;
-    caf::anon_send<caf::message_priority::high>(actor_, cancelled{reason});
+  auto reason = cancel_reason::cancelled;
+  if (cancelled_) {
+    reason = why_cancelled();
+    if (actor_)
+      caf::anon_send<caf::message_priority::high>(actor_, cancelled{reason});
   }
   core_->call_done(admitted_);
+  // Not cancelled means gRPC sent our Finish, so finish_status_ is what the
+  // client got.
+  auto code = cancelled_ ? (reason == cancel_reason::deadline ? status_code::DEADLINE_EXCEEDED
+                                                               : status_code::CANCELLED)
+              : finish_status_ ? finish_status_->error_code()
+                               : status_code::UNKNOWN;
+  if (!logs(core_->log_mode, code))
+    return;
+  if (!cancelled_)
+    record_ = make_record(code, finish_status_ ? finish_status_->error_message() : "no status sent");
+  else if (reason == cancel_reason::deadline)
+    record_ = make_record(code, "deadline exceeded");
+  else if (reason == cancel_reason::shutdown)
+    record_ = make_record(code, "cancelled by server shutdown");
+  else
+    record_ = make_record(code, "cancelled by the client");
+}
+
+cancel_reason call_endpoint::why_cancelled() const {
+  // A client cancels at its own deadline, usually just before the server's
+  // copy of it (sent relative, started later) expires: count a cancel that
+  // close to the deadline as the deadline.
+  constexpr auto deadline_slack = std::chrono::milliseconds(100);
+  if (core_->shutting_down)
+    return cancel_reason::shutdown;
+  if (std::chrono::system_clock::now() + deadline_slack >= ctx_.deadline())
+    return cancel_reason::deadline;
+  return cancel_reason::cancelled;
+}
+
+call_record call_endpoint::make_record(status_code code, std::string message) const {
+  auto duration = std::chrono::duration_cast<std::chrono::microseconds>(
+    std::chrono::steady_clock::now() - started_);
+  call_record r;
+  r.request_id = request_id_;
+  r.method = ctx_.method();
+  r.peer = ctx_.peer();
+  r.code = code;
+  r.message = std::move(message);
+  r.duration = duration;
+  // One clock read fewer per call than stamping the start: the system clock
+  // rarely jumps within a call.
+  r.started_at = std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+    std::chrono::system_clock::now() - duration);
+  return r;
 }
 
 void call_endpoint::on_actor_exit(const caf::error& reason) {

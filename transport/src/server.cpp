@@ -91,6 +91,13 @@ server& server::add(const service& svc) {
   return *this;
 }
 
+void server::set_request_log(request_log mode, std::function<void(const call_record&)> observer) {
+  if (server_)
+    throw std::logic_error("troupe::server::set_request_log after start");
+  core_->log_mode = mode;
+  core_->call_observer = std::move(observer);
+}
+
 void server::start() {
   if (server_)
     throw std::logic_error("troupe::server::start called twice");

@@ -1,5 +1,9 @@
 #include "server_core.hpp"
 
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
 #include "troupe/detail/call_endpoint.hpp"
 
 namespace troupe::detail {
@@ -22,6 +26,18 @@ void server_core::call_done(bool admitted) {
   if (--live_calls == 0) {
     std::lock_guard<std::mutex> lk(drain_mu);
     drain_cv.notify_all();
+  }
+}
+
+void server_core::report(const call_record& r) const {
+  log_call(r);
+  if (!call_observer)
+    return;
+  try {
+    call_observer(r);
+  } catch (const std::exception& e) {
+    // A transport thread must survive whatever the observer does.
+    spdlog::error("request log observer failed: {}", e.what());
   }
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -12,6 +13,7 @@
 #include <caf/actor_system.hpp>
 #include <grpcpp/generic/async_generic_service.h>
 
+#include "troupe/call_record.hpp"
 #include "troupe/config.hpp"
 #include "troupe/detail/method_binding.hpp"
 
@@ -31,6 +33,14 @@ struct server_core : std::enable_shared_from_this<server_core> {
   std::atomic<int> endpoints{0};       // endpoint objects alive
   std::atomic<uint64_t> rejected{0};   // refused by admission control
   std::atomic<bool> shutting_down{false};
+
+  // Request logging; set before start(), read-only while serving.
+  request_log log_mode = request_log::off;
+  std::function<void(const call_record&)> call_observer;
+
+  // Logs a finished call and hands it to the observer; on a transport thread,
+  // outside any endpoint's lock.
+  void report(const call_record& r) const;
 
   // Posts a fresh endpoint to accept the next call on `cq`.
   void post_accept(grpc::ServerCompletionQueue* cq);

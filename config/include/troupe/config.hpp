@@ -79,7 +79,7 @@ struct auth_config {
 struct logging_config {
   std::string level = "info";         // trace | debug | info | warn | error | critical | off
   std::string format = "text";        // text | json (one object per line)
-  std::string request_log = "off";    // off | errors | all; not implemented yet
+  std::string request_log = "off";    // off | errors | all: per-call lines and request_log rows
 };
 
 // TLS is on when cert and key are set; with client_ca, clients present

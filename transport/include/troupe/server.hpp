@@ -10,6 +10,7 @@
 //   srv.shutdown();              // health NOT_SERVING, grace, cancel the rest
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "troupe/call_record.hpp"
 #include "troupe/config.hpp"
 #include "troupe/service.hpp"
 
@@ -53,6 +55,14 @@ public:
 
   // Registers a service; before start().
   server& add(const service& svc);
+
+  // The request log; before start(). Every call returns its request id in
+  // trailing metadata `x-request-id` whatever the mode. With `mode` errors
+  // (calls not ending OK) or all, each such call, once done, gets one info
+  // line (log_call in call_record.hpp) and is handed to `observer`, if any.
+  // The observer runs on a transport thread: it must be quick and never block
+  // (queue the record elsewhere). After shutdown() returns it is not called again.
+  void set_request_log(request_log mode, std::function<void(const call_record&)> observer = {});
 
   // Binds and starts serving. Throws startup_error.
   void start();

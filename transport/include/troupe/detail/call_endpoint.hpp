@@ -26,6 +26,8 @@
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
+#include "troupe/call_messages.hpp"
+#include "troupe/call_record.hpp"
 #include "troupe/detail/rpc_kind.hpp"
 
 namespace troupe::detail {
@@ -81,6 +83,8 @@ public:
   const grpc::GenericServerContext& context() const { return ctx_; }
   std::chrono::system_clock::time_point deadline() const;
   const std::string& method() const { return ctx_.method(); }
+  // The client's x-request-id, or the one generated for the call.
+  const std::string& request_id() const { return request_id_; }
 
 private:
   enum class op : uint8_t { accept, read, send, done, read_end_check };
@@ -102,7 +106,10 @@ private:
   void on_read(lock& lk, bool ok);
   void on_read_end_check(lock& lk);
   void on_send(lock& lk, bool ok);
+  // Keeps the call's record in record_ when the request log wants it.
   void on_done(lock& lk);
+  cancel_reason why_cancelled() const;
+  call_record make_record(status_code code, std::string message) const;
 
   // Ends one gRPC operation; may release the last reference (after unlocking).
   std::shared_ptr<call_endpoint> end_op();
@@ -125,6 +132,16 @@ private:
   bool admitted_ = false;
   bool done_ = false;  // gRPC's done notification arrived
   bool cancelled_ = false;
+
+  // For the request log: counted always (plain ints under the lock), timed
+  // only while logging is on.
+  std::string request_id_;
+  std::chrono::steady_clock::time_point started_;
+  int64_t msgs_in_ = 0;
+  int64_t msgs_out_ = 0;
+  int64_t bytes_in_ = 0;
+  int64_t bytes_out_ = 0;
+  std::optional<call_record> record_;  // status and timing, from the done notification
 
   // Reading.
   grpc::ByteBuffer read_buf_;

@@ -1,0 +1,64 @@
+#include "demo_fixture.hpp"
+
+#include "demo/demo.hpp"
+
+namespace troupe::test {
+
+void demo_app::SetUp() {
+  backend_test::SetUp();
+  if (IsSkipped())
+    return;
+  pool_.emplace(start(config(4, 256), troupe::services::demo_schema()));
+  server_ = std::make_unique<troupe::server>(sys(), local_config());
+  server_->add(troupe::services::users_service(pool_->actor()));
+  server_->add(troupe::services::events_service(sys(), pool_->actor()));
+  server_->add(troupe::services::logs_service(pool_->actor()));
+  server_->add(troupe::services::chat_service(pool_->actor()));
+  server_->start();
+  users_ = demo::v1::UserService::NewStub(channel());
+  events_ = demo::v1::EventService::NewStub(channel());
+  logs_ = demo::v1::LogService::NewStub(channel());
+  chat_ = demo::v1::ChatService::NewStub(channel());
+}
+
+void demo_app::TearDown() {
+  if (server_)
+    server_->shutdown();
+  server_.reset();
+  pool_.reset();
+  backend_test::TearDown();
+}
+
+std::shared_ptr<grpc::Channel> demo_app::channel(int n) const {
+  grpc::ChannelArguments args;
+  args.SetInt("troupe.test.channel", n);
+  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                   grpc::InsecureChannelCredentials(), args);
+}
+
+int64_t demo_app::count(const std::string& table, const std::string& where) {
+  std::string sql = "SELECT count(*) FROM " + table + (where.empty() ? "" : " WHERE " + where);
+  auto r = submit(*pool_, [sql](troupe::db::connection& c) {
+    return std::get<0>(c.fetch_one<int64_t>("no count", sql));
+  });
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : troupe::db::to_string(r.error()));
+  return r.ok() ? *r : -1;
+}
+
+demo::v1::User demo_app::create_user(const std::string& name, const std::string& email) {
+  grpc::ClientContext ctx;
+  bound(ctx);
+  demo::v1::CreateUserRequest req;
+  req.set_name(name);
+  req.set_email(email);
+  demo::v1::User user;
+  auto st = users_->CreateUser(&ctx, req, &user);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  return user;
+}
+
+void demo_app::bound(grpc::ClientContext& ctx) {
+  ctx.set_deadline(std::chrono::system_clock::now() + troupe::db::testing::patience);
+}
+
+}  // namespace troupe::test
