@@ -12,43 +12,49 @@ namespace troupe::services {
 
 namespace {
 
-struct hub_state {
-  std::unordered_map<int64_t, std::vector<caf::actor>> subscribers;  // by user id
-  std::unordered_map<caf::actor_addr, int64_t> user_of;
-};
+// Class-based rather than a function: CAF 0.17.6 trips UndefinedBehaviorSanitizer
+// when it starts a function actor spawned without arguments.
+class event_hub : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
 
-caf::behavior event_hub(caf::stateful_actor<hub_state>* self) {
-  // A subscriber is its call actor: it leaves when its call ends.
-  self->set_down_handler([self](const caf::down_msg& down) {
-    auto it = self->state.user_of.find(down.source);
-    if (it == self->state.user_of.end())
-      return;
-    auto& subs = self->state.subscribers[it->second];
-    subs.erase(std::remove(subs.begin(), subs.end(), down.source), subs.end());
-    if (subs.empty())
-      self->state.subscribers.erase(it->second);
-    self->state.user_of.erase(it);
-  });
-  return {
-    [self](subscribe_atom, int64_t user_id) {
-      auto sub = caf::actor_cast<caf::actor>(self->current_sender());
-      self->monitor(sub);
-      self->state.user_of.emplace(sub.address(), user_id);
-      self->state.subscribers[user_id].push_back(std::move(sub));
-    },
-    [self](const demo::v1::Event& event, int64_t seq) {
-      auto it = self->state.subscribers.find(event.user_id());
-      if (it != self->state.subscribers.end())
-        for (auto& sub : it->second)
-          self->send(sub, event, seq);
-    },
-  };
-}
+  caf::behavior make_behavior() override {
+    // A subscriber is its call actor: it leaves when its call ends.
+    set_down_handler([this](const caf::down_msg& down) {
+      auto it = user_of_.find(down.source);
+      if (it == user_of_.end())
+        return;
+      auto& subs = subscribers_[it->second];
+      subs.erase(std::remove(subs.begin(), subs.end(), down.source), subs.end());
+      if (subs.empty())
+        subscribers_.erase(it->second);
+      user_of_.erase(it);
+    });
+    return {
+      [this](subscribe_atom, int64_t user_id) {
+        auto sub = caf::actor_cast<caf::actor>(current_sender());
+        monitor(sub);
+        user_of_.emplace(sub.address(), user_id);
+        subscribers_[user_id].push_back(std::move(sub));
+      },
+      [this](const demo::v1::Event& event, int64_t seq) {
+        auto it = subscribers_.find(event.user_id());
+        if (it != subscribers_.end())
+          for (auto& sub : it->second)
+            send(sub, event, seq);
+      },
+    };
+  }
+
+private:
+  std::unordered_map<int64_t, std::vector<caf::actor>> subscribers_;  // by user id
+  std::unordered_map<caf::actor_addr, int64_t> user_of_;
+};
 
 }  // namespace
 
 caf::actor spawn_event_hub(caf::actor_system& sys) {
-  return sys.spawn(event_hub);
+  return sys.spawn<event_hub>();
 }
 
 }  // namespace troupe::services

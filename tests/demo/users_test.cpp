@@ -153,7 +153,12 @@ TEST_P(users, large_stream_to_slow_client_keeps_memory_flat) {
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(received, rows);
   RecordProperty("rss_growth_kib", std::to_string(peak - baseline));
+#ifndef __SANITIZE_ADDRESS__
   EXPECT_LT(peak - baseline, 16 * 1024) << "RSS grew from " << baseline << " KiB to " << peak << " KiB";
+#else
+  // AddressSanitizer keeps freed memory in quarantine (256 MiB by default), so
+  // RSS measures nothing here; the stream's correctness is still checked.
+#endif
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, users, ::testing::Values(backend::sqlite, backend::postgresql),
