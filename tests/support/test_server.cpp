@@ -4,6 +4,8 @@
 
 #include <troupe/actor_system.hpp>
 
+#include "grpc/health/v1/health.grpc.pb.h"
+
 namespace troupe::test {
 
 server_config local_config() {
@@ -52,6 +54,19 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return true;
+}
+
+grpc::Status health_check(const std::shared_ptr<grpc::Channel>& channel, const std::string& service,
+                          bool* serving) {
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service(service);
+  grpc::health::v1::HealthCheckResponse resp;
+  auto st = health->Check(&ctx, req, &resp);
+  *serving = st.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  return st;
 }
 
 long rss_kib() {

@@ -47,6 +47,11 @@ private:
 bool wait_until(const std::function<bool()>& pred,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// grpc.health.v1.Health/Check of `service` ("" for the whole server): the
+// call's status, and in `serving` whether it answered SERVING.
+grpc::Status health_check(const std::shared_ptr<grpc::Channel>& channel, const std::string& service,
+                          bool* serving);
+
 // Resident memory of this process, in KiB (from /proc/self/status).
 long rss_kib();
 
