@@ -2,6 +2,9 @@
 //   troupe serve [--config F] [--host H] [--port P] [--debug] [--no-reflection]
 //                [--no-health-check] [--workers N] [--threads N]
 //   troupe check-config F
+//   troupe apikey create --user NAME [--name LABEL] [--expires DAYS] [--config F]
+//   troupe apikey list [--config F]
+//   troupe apikey revoke PREFIX [--config F]
 // Settings come from the defaults, then the file, then TROUPE_<SECTION>_<KEY>
 // environment variables, then flags; a bad value from any of them is one line.
 #include <iostream>
@@ -10,6 +13,7 @@
 
 #include <troupe/config.hpp>
 
+#include "apikey.hpp"
 #include "logging.hpp"
 #include "serve.hpp"
 
@@ -68,6 +72,22 @@ int main(int argc, char** argv) {
                                                    "effective configuration");
   check->add_option("file", check_path, "TOML configuration file")->required();
 
+  // API keys in the configured database (the server need not be running).
+  auto* apikey = app.add_subcommand("apikey", "Create, list and revoke API keys");
+  apikey->require_subcommand(1);
+  std::string key_user, key_name, key_prefix;
+  std::optional<int> key_expires;
+  auto* create = apikey->add_subcommand("create", "Create a key and print it (once)");
+  create->add_option("--user", key_user, "The user the key belongs to (created if new)")->required();
+  create->add_option("--name", key_name, "A label for the key");
+  create->add_option("--expires", key_expires, "Days until the key expires (default: never)")
+    ->check(CLI::PositiveNumber);
+  auto* list = apikey->add_subcommand("list", "List keys: prefix, user, use and state");
+  auto* revoke = apikey->add_subcommand("revoke", "Revoke the key with this prefix");
+  revoke->add_option("prefix", key_prefix, "The key's 8-digit prefix (see list)")->required();
+  for (auto* sub : {create, list, revoke})
+    sub->add_option("--config,-c", config_path, "TOML configuration file (for [database])");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -76,6 +96,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     auto cfg = effective_config(config_path, flags);
+    if (*apikey) {
+      if (*create)
+        return troupe::app::apikey_create(cfg, key_user, key_name, key_expires);
+      if (*list)
+        return troupe::app::apikey_list(cfg);
+      return troupe::app::apikey_revoke(cfg, key_prefix);
+    }
     troupe::app::setup_logging(cfg.logging);
     return troupe::app::serve(cfg);
   } catch (const troupe::config_error& e) {

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <troupe/actor_system.hpp>
+#include <troupe/api_keys.hpp>
 #include <troupe/db/pool.hpp>
 #include <troupe/request_log_writer.hpp>
 #include <troupe/server.hpp>
@@ -20,6 +21,7 @@
 #include "bench/bench_service.hpp"
 #include "demo/demo.hpp"
 #include "reflection/reflection_service.hpp"
+#include "schema.hpp"
 
 namespace troupe::app {
 
@@ -36,19 +38,16 @@ sigset_t stop_signals() {
 // How long shutdown waits for the request log's last rows.
 constexpr auto request_log_flush_timeout = std::chrono::seconds(5);
 
-// Settings the schema accepts but nothing acts on yet: said loudly at start-up,
-// never silently ignored.
-void warn_unimplemented(const troupe::config& cfg) {
-  if (cfg.auth.enabled || cfg.auth.require_auth)
-    spdlog::warn("[auth] is not implemented yet: API keys are NOT checked, every call is let through");
-}
+// How long shutdown waits for the last API-key usage counts.
+constexpr auto usage_flush_timeout = std::chrono::seconds(5);
 
-// Every schema migration the server's database needs, in one place.
-std::vector<troupe::db::migration> migrations(const troupe::config& cfg) {
-  auto all = troupe::request_log_migrations(cfg.database.url);
-  auto demo = services::demo_schema();
-  all.insert(all.end(), demo.begin(), demo.end());
-  return all;
+// An open server is fine for a first run, never by accident in production.
+void warn_if_open(const troupe::config& cfg) {
+  if (!cfg.auth.checks_keys())
+    spdlog::warn("[auth] is off: API keys are not checked and every call is let through "
+                 "(set [auth] require_auth = true and create keys with `troupe apikey create`)");
+  else if (!cfg.auth.require_auth)
+    spdlog::warn("[auth] require_auth is off: calls without an API key are let through anonymously");
 }
 
 // One line with what the flags and environment most often change.
@@ -92,8 +91,13 @@ int serve(const troupe::config& cfg) {
     writer.emplace(sys, pool->actor());
     srv.set_request_log(log_mode, [w = *writer](const troupe::call_record& r) { w.record(r); });
   }
+  std::shared_ptr<troupe::api_key_checker> keys;
+  if (cfg.auth.checks_keys()) {
+    keys = std::make_shared<troupe::api_key_checker>(sys, pool->actor(), cfg.auth);
+    srv.set_auth(cfg.auth, keys);
+  }
   srv.add(services::bench_service());
-  srv.add(services::users_service(pool->actor()));
+  srv.add(services::users_service(pool->actor(), cfg.auth.checks_keys()));
   srv.add(services::events_service(sys, pool->actor()));
   srv.add(services::logs_service(pool->actor()));
   srv.add(services::chat_service(pool->actor()));
@@ -106,7 +110,7 @@ int serve(const troupe::config& cfg) {
     return 1;
   }
   // After start: a start-up failure stays one line.
-  warn_unimplemented(cfg);
+  warn_if_open(cfg);
   log_settings(cfg);
   std::cout << "listening on " << cfg.server.host << ":" << srv.port() << std::endl;
 
@@ -125,6 +129,8 @@ int serve(const troupe::config& cfg) {
   // After the last call is done, before the pool stops: no logged call is lost.
   if (writer && !writer->flush(request_log_flush_timeout))
     spdlog::warn("request log: not every record reached the database");
+  if (keys && !keys->flush(usage_flush_timeout))
+    spdlog::warn("auth: not every API-key usage count reached the database");
   return 0;
 }
 

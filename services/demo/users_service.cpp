@@ -38,9 +38,11 @@ bool valid_email(const std::string& email) {
          email.find('@', at + 1) == std::string::npos;
 }
 
-caf::behavior create_user(caf::actor pool, troupe::unary_actor<CreateUserRequest, User> self) {
+caf::behavior create_user(caf::actor pool, bool require_user, troupe::unary_actor<CreateUserRequest, User> self) {
   return {
     [=](const CreateUserRequest& req) {
+      if (require_user)
+        self.call().require_user();
       if (req.name().empty())
         return self.fail(troupe::invalid_argument("name must not be empty"));
       if (!valid_email(req.email()))
@@ -63,9 +65,11 @@ caf::behavior create_user(caf::actor pool, troupe::unary_actor<CreateUserRequest
   };
 }
 
-caf::behavior get_user(caf::actor pool, troupe::unary_actor<GetUserRequest, User> self) {
+caf::behavior get_user(caf::actor pool, bool require_user, troupe::unary_actor<GetUserRequest, User> self) {
   return {
     [=](const GetUserRequest& req) {
+      if (require_user)
+        self.call().require_user();
       self.db(
         pool,
         [id = req.user_id()](troupe::db::connection& c) {
@@ -156,10 +160,11 @@ caf::behavior stream_users(caf::actor pool, user_cursor::handle self) {
 
 }  // namespace
 
-troupe::service users_service(caf::actor pool) {
+troupe::service users_service(caf::actor pool, bool require_user) {
   troupe::service svc{"demo.v1.UserService"};
-  svc.unary<CreateUserRequest, User>("CreateUser", [pool](auto self) { return create_user(pool, self); });
-  svc.unary<GetUserRequest, User>("GetUser", [pool](auto self) { return get_user(pool, self); });
+  svc.unary<CreateUserRequest, User>("CreateUser",
+                                     [=](auto self) { return create_user(pool, require_user, self); });
+  svc.unary<GetUserRequest, User>("GetUser", [=](auto self) { return get_user(pool, require_user, self); });
   svc.server_stream<StreamUsersRequest, User>("StreamUsers",
                                               [pool](auto self) { return stream_users(pool, self); });
   return svc;

@@ -108,4 +108,9 @@ std::string troupe_process::stderr_text() {
   return err_text_;
 }
 
+std::string troupe_process::stdout_text() {
+  drain();
+  return out_text_;
+}
+
 }  // namespace troupe::test

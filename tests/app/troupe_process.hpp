@@ -30,8 +30,9 @@ public:
   // The exit code once the process exits normally within `timeout`.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 
-  // Everything it wrote to stderr so far.
+  // Everything it wrote to stderr / stdout so far.
   std::string stderr_text();
+  std::string stdout_text();
 
 private:
   void drain();

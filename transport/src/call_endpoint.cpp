@@ -111,6 +111,41 @@ void call_endpoint::on_accept(lock& lk, bool ok) {
   }
   admitted_ = true;
   method_ = &it->second;
+  if (core_->auth && !core_->auth->is_public(ctx_.method()))
+    authenticate(lk);
+  else
+    begin_call(lk);
+}
+
+void call_endpoint::authenticate(lock& lk) {
+  // The reply keeps this endpoint alive; if the call is over by then
+  // (cancelled, shutdown), on_auth does nothing.
+  auto verdict = core_->auth->check(ctx_, [self = shared_from_this()](auth_verdict v) {
+    self->on_auth(std::move(v));
+  });
+  if (!verdict)
+    return;  // looked up in the database; on_auth continues
+  if (!verdict->st.ok()) {
+    finish_locked(lk, verdict->st);
+    return;
+  }
+  caller_ = std::move(verdict->who);
+  begin_call(lk);
+}
+
+void call_endpoint::on_auth(auth_verdict v) {
+  lock lk(mu_);
+  if (done_ || finish_status_)
+    return;
+  if (!v.st.ok()) {
+    finish_locked(lk, v.st);
+    return;
+  }
+  caller_ = std::move(v.who);
+  begin_call(lk);
+}
+
+void call_endpoint::begin_call(lock& lk) {
   if (reads_stream(method_->kind)) {
     // Runs on this transport thread; the actor itself starts on a scheduler thread.
     actor_ = method_->spawn(core_->sys, shared_from_this(), nullptr);
@@ -350,6 +385,8 @@ call_record call_endpoint::make_record(status_code code, std::string message) co
   r.request_id = request_id_;
   r.method = ctx_.method();
   r.peer = ctx_.peer();
+  if (caller_)
+    r.user = caller_->user;
   r.code = code;
   r.message = std::move(message);
   r.duration = duration;

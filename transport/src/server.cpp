@@ -98,6 +98,18 @@ void server::set_request_log(request_log mode, std::function<void(const call_rec
   core_->call_observer = std::move(observer);
 }
 
+void server::set_auth(const auth_config& cfg, std::shared_ptr<key_checker> checker) {
+  if (server_)
+    throw std::logic_error("troupe::server::set_auth after start");
+  if (!cfg.checks_keys()) {
+    core_->auth.reset();
+    return;
+  }
+  if (!checker)
+    throw std::invalid_argument("troupe::server::set_auth: [auth] is on but there is no key checker");
+  core_->auth = std::make_unique<detail::auth_gate>(cfg, std::move(checker));
+}
+
 void server::start() {
   if (server_)
     throw std::logic_error("troupe::server::start called twice");

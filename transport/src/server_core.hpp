@@ -13,6 +13,7 @@
 #include <caf/actor_system.hpp>
 #include <grpcpp/generic/async_generic_service.h>
 
+#include "auth_gate.hpp"
 #include "troupe/call_record.hpp"
 #include "troupe/config.hpp"
 #include "troupe/detail/method_binding.hpp"
@@ -33,6 +34,9 @@ struct server_core : std::enable_shared_from_this<server_core> {
   std::atomic<int> endpoints{0};       // endpoint objects alive
   std::atomic<uint64_t> rejected{0};   // refused by admission control
   std::atomic<bool> shutting_down{false};
+
+  // API-key checks, when [auth] is on; set before start().
+  std::unique_ptr<auth_gate> auth;
 
   // Request logging; set before start(), read-only while serving.
   request_log log_mode = request_log::off;

@@ -61,12 +61,15 @@ struct database_config {
   int job_timeout_ms = 5000;
 };
 
-// API keys in request metadata. Not implemented yet: the server warns at
-// start-up when it is enabled.
+// API keys in request metadata, checked before a call reaches its actor.
 struct auth_config {
-  bool enabled = false;
-  bool require_auth = false;  // refuse calls without a valid key
+  bool enabled = false;       // check keys that calls send
+  bool require_auth = false;  // refuse calls without a valid key (implies enabled)
   std::string header = "x-api-key";
+  double cache_ttl_s = 30.0;  // a key look-up is trusted this long (revocation delay)
+  int max_failures = 10;      // invalid keys one client address may send per window ...
+  double failure_window_s = 60.0;  // ... before its calls get RESOURCE_EXHAUSTED
+
   // Full method paths ("/package.Service/Method") callable without a key.
   std::vector<std::string> public_methods = {
     "/grpc.health.v1.Health/Check",
@@ -74,6 +77,8 @@ struct auth_config {
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
   };
+
+  bool checks_keys() const { return enabled || require_auth; }
 };
 
 struct logging_config {

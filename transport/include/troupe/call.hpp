@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "troupe/auth.hpp"
 #include "troupe/detail/call_endpoint.hpp"
+#include "troupe/status.hpp"
 
 namespace troupe {
 
@@ -20,6 +22,17 @@ public:
 
   // The client's address, e.g. "ipv4:127.0.0.1:53412".
   std::string peer() const { return ep_->context().peer(); }
+
+  // The caller its API key named ([auth]); nullptr when the call is anonymous.
+  const caller* user() const { return ep_->user(); }
+
+  // The caller, or throws status_error(UNAUTHENTICATED): for methods that
+  // need a user even when [auth] lets anonymous calls through.
+  const caller& require_user() const {
+    if (auto* who = user())
+      return *who;
+    throw status_error(unauthenticated("this method needs an API key"));
+  }
 
   // When the client stops waiting (time_point::max() when it set no deadline).
   std::chrono::system_clock::time_point deadline() const { return ep_->deadline(); }

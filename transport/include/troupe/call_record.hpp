@@ -21,7 +21,7 @@ struct call_record {
   std::string request_id;
   std::string method;  // full path, "/package.Service/Method"
   std::string peer;    // as gRPC names it: "ipv4:127.0.0.1:40312"
-  std::string user;    // empty until authentication exists
+  std::string user;    // the API key's user; empty when anonymous
   // CANCELLED or DEADLINE_EXCEEDED when gRPC ended the call before its handler did.
   status_code code = status_code::OK;
   std::string message;

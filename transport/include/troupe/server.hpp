@@ -19,6 +19,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "troupe/auth.hpp"
 #include "troupe/call_record.hpp"
 #include "troupe/config.hpp"
 #include "troupe/service.hpp"
@@ -63,6 +64,15 @@ public:
   // The observer runs on a transport thread: it must be quick and never block
   // (queue the record elsewhere). After shutdown() returns it is not called again.
   void set_request_log(request_log mode, std::function<void(const call_record&)> observer = {});
+
+  // API keys; before start(). With `cfg.enabled` or `cfg.require_auth`, every
+  // call to a method not in cfg.public_methods has the key it sends (metadata
+  // cfg.header) checked by `checker` before its actor starts: a bad key, or no
+  // key when required, ends it with UNAUTHENTICATED; an address that sent
+  // cfg.max_failures bad keys within cfg.failure_window_s gets
+  // RESOURCE_EXHAUSTED for the rest of that window. Handlers see the caller
+  // as call.user().
+  void set_auth(const auth_config& cfg, std::shared_ptr<key_checker> checker);
 
   // Binds and starts serving. Throws startup_error.
   void start();

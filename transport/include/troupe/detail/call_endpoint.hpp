@@ -26,6 +26,7 @@
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
+#include "troupe/auth.hpp"
 #include "troupe/call_messages.hpp"
 #include "troupe/call_record.hpp"
 #include "troupe/detail/rpc_kind.hpp"
@@ -85,6 +86,9 @@ public:
   const std::string& method() const { return ctx_.method(); }
   // The client's x-request-id, or the one generated for the call.
   const std::string& request_id() const { return request_id_; }
+  // The caller its API key named; nullptr when anonymous. Set before the
+  // call's actor starts and never changed after.
+  const caller* user() const { return caller_ ? &*caller_ : nullptr; }
 
 private:
   enum class op : uint8_t { accept, read, send, done, read_end_check };
@@ -103,6 +107,10 @@ private:
   void finish_locked(lock& lk, const grpc::Status& st);
 
   void on_accept(lock& lk, bool ok);
+  // After admission: checks the API key, then begins the call.
+  void authenticate(lock& lk);
+  void on_auth(auth_verdict v);
+  void begin_call(lock& lk);
   void on_read(lock& lk, bool ok);
   void on_read_end_check(lock& lk);
   void on_send(lock& lk, bool ok);
@@ -132,6 +140,7 @@ private:
   bool admitted_ = false;
   bool done_ = false;  // gRPC's done notification arrived
   bool cancelled_ = false;
+  std::optional<caller> caller_;
 
   // For the request log: counted always (plain ints under the lock), timed
   // only while logging is on.
