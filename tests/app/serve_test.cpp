@@ -5,6 +5,9 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
@@ -107,15 +110,40 @@ TEST_F(serve, no_health_check_and_no_reflection_remove_the_services) {
   EXPECT_EQ(troupe.wait_exit(10s), 0);
 }
 
-TEST_F(serve, unimplemented_settings_are_warned_about_at_start_up) {
-  troupe_process troupe{{"serve", "--config", path},
-                        {"TROUPE_AUTH_ENABLED=true", "TROUPE_LOGGING_REQUEST_LOG=errors"}};
+TEST_F(serve, a_server_without_auth_says_so_at_start_up) {
+  troupe_process troupe{{"serve", "--config", path}};
   ASSERT_NE(troupe.wait_listening(), 0) << troupe.stderr_text();
   auto err = troupe.stderr_text();
-  EXPECT_NE(err.find("[auth] is not implemented yet"), std::string::npos) << err;
-  EXPECT_EQ(err.find("request_log = \"errors\" is not implemented yet"), std::string::npos) << err;  // implemented
+  EXPECT_NE(err.find("[auth] is off: API keys are not checked"), std::string::npos) << err;
   troupe.signal(SIGTERM);
   EXPECT_EQ(troupe.wait_exit(10s), 0);
+}
+
+TEST_F(serve, json_logging_writes_one_object_per_line_request_lines_included) {
+  troupe_process troupe{{"serve", "--config", path},
+                        {"TROUPE_LOGGING_FORMAT=json", "TROUPE_LOGGING_REQUEST_LOG=all"}};
+  int port = troupe.wait_listening();
+  ASSERT_NE(port, 0) << troupe.stderr_text();
+  ASSERT_EQ(health_check(port), grpc::StatusCode::OK);
+  troupe.signal(SIGTERM);
+  ASSERT_EQ(troupe.wait_exit(10s), 0);
+
+  std::istringstream lines(troupe.stderr_text());
+  int objects = 0;
+  bool request_line = false;
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_TRUE(j.is_object()) << "not a JSON object: " << line;
+    ASSERT_TRUE(j.contains("time") && j.contains("level") && j.contains("message")) << line;
+    ++objects;
+    auto msg = j["message"].get<std::string>();
+    if (msg.find("method=/grpc.health.v1.Health/Check") != std::string::npos) {
+      request_line = true;
+      EXPECT_NE(msg.find("status=OK"), std::string::npos) << msg;
+    }
+  }
+  EXPECT_GE(objects, 3);  // start-up, the call, shutdown
+  EXPECT_TRUE(request_line) << troupe.stderr_text();
 }
 
 }  // namespace

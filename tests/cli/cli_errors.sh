@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # `troupe` refuses bad input at start-up with one readable line and a non-zero
-# exit: missing file, TOML syntax error, unknown key, port already in use.
+# exit: missing file, TOML syntax error, unknown key, unusable or unreachable
+# database, port already in use.
 set -u
 troupe=$1
 dir=$(mktemp -d)
 trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
 failures=0
+checks=0
 
 # expect NAME PATTERN -- COMMAND...: exits non-zero, stderr is one line matching PATTERN.
 expect() {
   local name=$1 pattern=$2
   shift 3
   local out rc lines
+  checks=$((checks + 1))
   out=$(timeout 20 "$@" 2>&1 >/dev/null)
   rc=$?
   lines=$(printf '%s\n' "$out" | grep -c .)
@@ -40,6 +43,13 @@ printf '[database]\nurl = "mysql://db/x"\n' > "$dir/db.toml"
 expect "unusable database" "^troupe: \[database\] invalid_argument: unsupported database url .mysql://db/x." -- \
   "$troupe" serve --config "$dir/db.toml"
 
+# Nothing listens on port 1: libpq's two-line message arrives as one.
+printf '[database]\nurl = "postgresql://nobody@127.0.0.1:1/x"\n' > "$dir/pg.toml"
+expect "unreachable postgresql" "^troupe: \[database\] unavailable: cannot connect to postgresql://nobody@127.0.0.1:1/x" -- \
+  "$troupe" serve --config "$dir/pg.toml"
+expect "apikey on an unusable database" "^troupe: \[database\] invalid_argument: unsupported database url" -- \
+  "$troupe" apikey list --config "$dir/db.toml"
+
 # A port in use: hold one with a first server, then start a second on it.
 printf '[server]\nport = 0\n' > "$dir/any.toml"
 "$troupe" serve --config "$dir/any.toml" > "$dir/first.out" 2>/dev/null &
@@ -59,5 +69,5 @@ kill -TERM $server
 wait $server
 echo "first server exited with $? after SIGTERM"
 
-echo "$((6 - failures)) passed, $failures failed"
+echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -302,10 +302,22 @@ private:
     return failure(code, msg);
   }
 
+  // libpq's messages end in a newline and may span lines ("connection to
+  // server ... failed:\n\tIs the server running ..."): one line for logs and
+  // start-up errors.
   static std::string trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
       s.pop_back();
-    return s;
+    std::string out;
+    for (char c : s) {
+      if (c == '\n' || c == '\t') {
+        if (!out.empty() && out.back() != ' ')
+          out += ' ';
+      } else {
+        out += c;
+      }
+    }
+    return out;
   }
 
   std::string uri_;
