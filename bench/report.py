@@ -7,7 +7,9 @@
 
 Run files are named POINT@SERVER@ROUND.json. For each point and server the
 rounds' median is compared; ratios are Troupe against the best raw grpc++
-server and against Python.
+server and against Python, on the headline metric and on p50 / p99 latency.
+The db points are Troupe's alone (the others do not serve the demo): their
+figures are absolute.
 """
 import argparse
 import json
@@ -27,12 +29,17 @@ def headline(run):
     scenario = run["scenario"]
     total = run["total"]
     server = run.get("server", {})
+    if scenario == "db-saturation":
+        # Non-database unary p99 with the pool saturated, over the same without.
+        return "p99 x", run.get("p99_ratio_saturated_to_alone") or None, False
+    if scenario == "db" and run["options"].get("db_method") == "upload-logs":
+        return "rows/s", total["msgs_per_s"], True
     if scenario == "open-streams":
         return "KiB/stream", server.get("rss_bytes_per_stream", 0) / 1024, False
     if scenario == "slow-reader":
         # What a slow client costs the server: how far its memory grew.
         return "RSS+ MiB", (server.get("rss_kb_peak", 0) - server.get("rss_kb_start", 0)) / 1024, False
-    if scenario in ("unary", "mixed"):
+    if scenario in ("unary", "mixed", "db"):
         return "calls/s", total["calls_per_s"], True
     return "msgs/s", total["msgs_per_s"], True
 
@@ -40,30 +47,46 @@ def headline(run):
 def figures(run):
     metric, value, _ = headline(run)
     server = run.get("server", {})
-    return {
+    f = {
         "metric": metric,
         "value": value,
-        "p50_ms": total_latency(run, "p50"),
-        "p99_ms": total_latency(run, "p99"),
+        "p50_ms": latency_ms(run["total"], "p50"),
+        "p99_ms": latency_ms(run["total"], "p99"),
         "errors": run["total"]["error_count"],
         "cpu_s_per_1k_calls": server.get("cpu_s_per_1k_calls"),
         "cpu_s_per_1k_msgs": server.get("cpu_s_per_1k_msgs"),
         "rss_kb_peak": server.get("rss_kb_peak"),
     }
+    kinds = run.get("by_kind", {})
+    if run["scenario"] == "db-saturation":
+        for kind in ("unary-alone", "unary-saturated"):
+            k = kinds.get(kind)
+            f[kind + " p99_ms"] = latency_ms(k, "p99") if k else None
+            f[kind + " calls/s"] = k["calls_per_s"] if k else None
+        f["db-load calls/s"] = kinds.get("db-load", {}).get("calls_per_s")
+    if metric == "rows/s":
+        f["calls/s"] = run["total"]["calls_per_s"]
+    return f
 
 
-def total_latency(run, q):
-    return run["total"]["latency_us"][q] / 1000.0
+def latency_ms(kind, q):
+    """None for a kind without timed samples (held streams)."""
+    lat = kind["latency_us"]
+    return lat[q] / 1000.0 if lat["samples"] else None
 
 
 def line(path):
     run = json.load(open(path))
     f = figures(run)
     point, server, rnd = os.path.basename(path)[:-5].split("@")
-    timed = run["total"]["latency_us"]["samples"] > 0
-    extra = "  p99 %.2f ms" % f["p99_ms"] if timed else ""
-    return "%-20s %-13s round %s: %12.1f %s%s  errors %d" % (
-        point, server, rnd, f["value"], f["metric"], extra, f["errors"])
+    extra = ""
+    if run["scenario"] == "db-saturation":
+        extra = "  unary p99 %s ms alone, %s ms saturated" % (
+            fmt(f["unary-alone p99_ms"], 2), fmt(f["unary-saturated p99_ms"], 2))
+    elif f["p99_ms"] is not None:
+        extra = "  p50 %.2f ms  p99 %.2f ms" % (f["p50_ms"], f["p99_ms"])
+    return "%-20s %-13s round %s: %12s %s%s  errors %d" % (
+        point, server, rnd, fmt(f["value"], 2), f["metric"], extra, f["errors"])
 
 
 def fmt(v, digits=1):
@@ -118,17 +141,23 @@ def median(values):
 
 def ratios(entry):
     """Troupe / best raw and Troupe / python on the headline metric (both
-    read as 'Troupe's value relative to the other'; for memory, lower is better)."""
-    med = {s: v["median"]["value"] for s, v in entry["servers"].items()}
+    read as 'Troupe's value relative to the other'; for memory, lower is
+    better), and on p50 and p99 latency (best raw = the lower one). For
+    memory per stream also the difference to the best raw server, in KiB."""
     out = {}
-    if "troupe" not in med or not med["troupe"]:
-        return out
-    raw = [med[s] for s in RAW if med.get(s)]
-    if raw:
-        best = max(raw) if entry["higher_is_better"] else min(raw)
-        out["troupe/best-raw"] = med["troupe"] / best
-    if med.get("python"):
-        out["troupe/python"] = med["troupe"] / med["python"]
+    for key, higher, prefix in (("value", entry["higher_is_better"], ""),
+                                ("p50_ms", False, "p50 "), ("p99_ms", False, "p99 ")):
+        med = {s: v["median"].get(key) for s, v in entry["servers"].items()}
+        if not med.get("troupe"):
+            continue
+        raw = [med[s] for s in RAW if med.get(s)]
+        if raw:
+            best = max(raw) if higher else min(raw)
+            out[prefix + "troupe/best-raw"] = med["troupe"] / best
+            if entry["metric"] == "KiB/stream" and not prefix:
+                out["troupe-best-raw KiB"] = med["troupe"] - best
+        if med.get("python"):
+            out[prefix + "troupe/python"] = med["troupe"] / med["python"]
     return out
 
 
@@ -158,22 +187,43 @@ def print_table(doc):
     print(head)
     print("-" * len(head))
     for point, p in doc["points"].items():
-        row = "%-20s %-11s" % (point, p["metric"])
-        for s in servers:
-            row += "%14s" % fmt(p["servers"].get(s, {}).get("median", {}).get("value"))
         r = p["ratios"]
-        row += "%17s%15s" % (fmt(r.get("troupe/best-raw"), 2), fmt(r.get("troupe/python"), 2))
-        print(row)
-        if p["metric"] not in ("KiB/stream", "RSS+ MiB"):
-            cpu = "cpu_s_per_1k_msgs" if p["metric"] == "msgs/s" else "cpu_s_per_1k_calls"
-            for key, label in (("p99_ms", "p99 ms"), (cpu, "cpu s/1k")):
-                row = "%-20s %-11s" % ("", label)
-                for s in servers:
-                    row += "%14s" % fmt(p["servers"].get(s, {}).get("median", {}).get(key), 3)
-                print(row)
+        digits = 2 if p["metric"] == "p99 x" else 1
+        print(table_row(point, p, servers, "value", p["metric"], digits,
+                        r.get("troupe/best-raw"), r.get("troupe/python")))
+        if p["metric"] == "KiB/stream" and "troupe-best-raw KiB" in r:
+            print("%-20s %-11s" % ("", "beyond raw") + " " * 14 * len(servers) +
+                  "%17s" % ("%+.1f KiB" % r["troupe-best-raw KiB"]))
+        for key, label in detail_rows(p):
+            prefix = label.split()[0] + " "
+            digits = 3 if key.endswith("_ms") or key.startswith("cpu_") else 1
+            print(table_row("", p, servers, key, label, digits,
+                            r.get(prefix + "troupe/best-raw"), r.get(prefix + "troupe/python")))
         errors = {s: p["servers"][s]["median"]["errors"] for s in p["servers"]}
         if any(errors.values()):
             print("%-20s errors      %s" % ("", errors))
+
+
+def detail_rows(p):
+    """(figure key, label) rows printed under a point's headline."""
+    if p["metric"] == "p99 x":
+        return [("unary-alone p99_ms", "p99 alone"), ("unary-saturated p99_ms", "p99 satur."),
+                ("unary-alone calls/s", "calls/s al."), ("unary-saturated calls/s", "calls/s sat."),
+                ("db-load calls/s", "db-load/s")]
+    if p["metric"] in ("KiB/stream", "RSS+ MiB"):
+        return []
+    rows = [("p50_ms", "p50 ms"), ("p99_ms", "p99 ms")]
+    if p["metric"] == "rows/s":
+        rows.append(("calls/s", "calls/s"))
+    cpu = "cpu_s_per_1k_msgs" if p["metric"] in ("msgs/s", "rows/s") else "cpu_s_per_1k_calls"
+    return rows + [(cpu, "cpu s/1k")]
+
+
+def table_row(name, p, servers, key, label, digits, vs_raw, vs_python):
+    row = "%-20s %-11s" % (name, label)
+    for s in servers:
+        row += "%14s" % fmt(p["servers"].get(s, {}).get("median", {}).get(key), digits)
+    return row + "%17s%15s" % (fmt(vs_raw, 2), fmt(vs_python, 2))
 
 
 def plot(points, svg):

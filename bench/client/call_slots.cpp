@@ -12,16 +12,20 @@ using bench::v1::Payload;
 using bench::v1::StreamRequest;
 using bench::v1::Summary;
 
+// `db_ms` > 0: the call asks for a slow query (bench-db-ms) instead of --delay-ms.
 class unary_slot final : public slot {
  public:
-  unary_slot(worker& w, bench::v1::Bench::Stub& stub) : slot(w, stub, "unary") {}
+  unary_slot(worker& w, bench::v1::Bench::Stub& stub, const char* kind, int db_ms)
+      : slot(w, stub, kind), db_ms_(db_ms) {}
 
   void begin(clock::time_point scheduled) override {
     scheduled_ = scheduled;
     rpc_.reset();  // lives in the call's arena: release before its context
     ctx_.emplace();
     ctx_->set_deadline(deadline(false));
-    if (w_.opts().delay_ms > 0)
+    if (db_ms_ > 0)
+      ctx_->AddMetadata("bench-db-ms", std::to_string(db_ms_));
+    else if (w_.opts().delay_ms > 0)
       ctx_->AddMetadata("bench-delay-ms", std::to_string(w_.opts().delay_ms));
     fill_payload(*request_.mutable_data(), static_cast<size_t>(w_.opts().payload),
                  w_.next_sequence());
@@ -38,6 +42,7 @@ class unary_slot final : public slot {
     finished();
   }
 
+  const int db_ms_;
   std::optional<grpc::ClientContext> ctx_;
   std::unique_ptr<grpc::ClientAsyncResponseReader<Payload>> rpc_;
   Payload request_;
@@ -157,7 +162,11 @@ class client_stream_slot final : public slot {
 }  // namespace
 
 std::unique_ptr<slot> make_unary_slot(worker& w, bench::v1::Bench::Stub& stub) {
-  return std::make_unique<unary_slot>(w, stub);
+  return std::make_unique<unary_slot>(w, stub, "unary", 0);
+}
+
+std::unique_ptr<slot> make_db_load_slot(worker& w, bench::v1::Bench::Stub& stub) {
+  return std::make_unique<unary_slot>(w, stub, "db-load", w.opts().db_ms);
 }
 
 std::unique_ptr<slot> make_server_stream_slot(worker& w, bench::v1::Bench::Stub& stub,

@@ -57,12 +57,23 @@ void worker::join() {
 }
 
 void worker::run() {
+  for (auto& s : slots_) {
+    if (s->background()) {
+      ++active_;
+      s->begin(clock::now());
+    }
+  }
   if (rate_ > 0) {
     open_loop_start_ = clock::now();
-    for (auto& s : slots_) idle_.push_back(s.get());
+    for (auto& s : slots_) {
+      if (!s->background())
+        idle_.push_back(s.get());
+    }
     tick();
   } else {
     for (auto& s : slots_) {
+      if (s->background())
+        continue;
       if (!keep_going())
         break;
       ++active_;
@@ -125,7 +136,13 @@ void worker::tick() {
 }
 
 void worker::slot_finished(slot& s) {
-  if (rate_ > 0) {
+  if (s.background()) {
+    if (!stopping_) {
+      s.begin(clock::now());
+      return;
+    }
+    --active_;
+  } else if (rate_ > 0) {
     if (!stopping_ && !backlog_.empty()) {
       const auto at = backlog_.front();
       backlog_.pop_front();

@@ -10,6 +10,7 @@
 
 #include <grpcpp/alarm.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -21,6 +22,13 @@
 namespace bench_client {
 
 using clock = std::chrono::steady_clock;
+
+// How long held streams may take to open, outside the measured hold: a
+// minute, or a millisecond per stream when that is more (100,000 idle streams
+// took about 35 s on two shared cores, client and server alike CPU-bound).
+inline std::chrono::milliseconds establish_timeout(const options& o) {
+  return std::chrono::milliseconds(std::max(60'000, o.concurrency));
+}
 
 // Completion-queue tags name a handler and which of its operations completed.
 class handler {
@@ -45,6 +53,10 @@ class slot : public handler {
   virtual void stop() {}
   // A slot run by another one (mixed) reports to it instead of the worker.
   void set_parent(slot* parent) { parent_ = parent; }
+  // Background load (db-saturation): calls back to back from start to stop,
+  // outside --rate's schedule.
+  void set_background() { background_ = true; }
+  bool background() const { return background_; }
 
  protected:
   static constexpr int max_ops = 8;
@@ -60,6 +72,7 @@ class slot : public handler {
 
  private:
   slot* parent_ = nullptr;
+  bool background_ = false;
   tag tags_[max_ops];
 };
 

@@ -13,10 +13,6 @@ namespace {
 using bench::v1::Payload;
 using bench::v1::StreamRequest;
 
-// Establishment may take a while for thousands of streams; it is waited for
-// outside the measured hold time, so idle streams get this much extra deadline.
-constexpr std::chrono::seconds establish_allowance{60};
-
 class held_stream_slot : public slot {
  public:
   held_stream_slot(worker& w, bench::v1::Bench::Stub& stub, const char* kind, int count, int size)
@@ -30,7 +26,9 @@ class held_stream_slot : public slot {
     problem_ = nullptr;
     rpc_.reset();
     ctx_.emplace();
-    ctx_->set_deadline(deadline(true) + establish_allowance);
+    // Opening many streams takes a while, outside the measured hold time:
+    // the deadline allows for it.
+    ctx_->set_deadline(deadline(true) + establish_timeout(w_.opts()));
     rpc_ = stub_.PrepareAsyncServerStream(&*ctx_, request_, w_.cq());
     rpc_->StartCall(tag_for(op_start));
   }

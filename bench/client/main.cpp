@@ -5,6 +5,7 @@
 #include "options.h"
 #include "output.h"
 #include "runner.h"
+#include "saturation.h"
 #include "smoke.h"
 
 #include <CLI/CLI.hpp>
@@ -20,8 +21,10 @@ std::string validate(const options& o) {
   const bool holds_streams =
       o.scenario == "open-streams" || o.scenario == "slow-reader" || o.scenario == "bidi";
   if (o.rate > 0 && holds_streams)
-    return "--rate needs a scenario made of calls (unary, server-stream, client-stream, mixed)";
-  if (o.count > 0 && (o.scenario == "open-streams" || o.scenario == "slow-reader")) {
+    return "--rate needs a scenario made of calls (unary, server-stream, client-stream, mixed, db, "
+           "db-saturation)";
+  if (o.count > 0 && (o.scenario == "open-streams" || o.scenario == "slow-reader" ||
+                      o.scenario == "db-saturation")) {
     return "--count does not apply to " + o.scenario + " (use --duration)";
   }
   if (o.scenario == "open-streams" && o.concurrency > 1000 * (o.channels > 0 ? o.channels : 16)) {
@@ -34,9 +37,9 @@ std::string validate(const options& o) {
 
 int main(int argc, char** argv) {
   options o;
-  CLI::App app{"troupe-bench: load and correctness client for bench.v1.Bench"};
+  CLI::App app{"troupe-bench: load and correctness client for bench.v1.Bench (and Troupe's demo)"};
   app.add_option("--target", o.target, "server address host:port")->capture_default_str();
-  app.add_option("--scenario", o.scenario, "what to run")
+  auto* scenario = app.add_option("--scenario", o.scenario, "what to run (with --smoke: only its checks)")
       ->check(CLI::IsMember(bench_client::scenario_names))
       ->capture_default_str();
   app.add_option("--concurrency", o.concurrency, "calls (or held streams) in flight")
@@ -84,16 +87,29 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", o.timeout_ms, "deadline of each call")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--db-method", o.db_method, "db: the demo call to make")
+      ->check(CLI::IsMember({"get-user", "upload-logs"}))
+      ->capture_default_str();
+  app.add_option("--db-users", o.db_users, "db get-user: users created before the run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--db-ms", o.db_ms, "db-saturation: length of each slow query (bench-db-ms)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--db-load", o.db_load, "db-saturation: slow-query calls kept in flight")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--label", o.label, "free text stored with the results (e.g. the server's name)");
   CLI11_PARSE(app, argc, argv);
 
   if (o.smoke)
-    return bench_client::run_smoke(o);
+    return bench_client::run_smoke(o, scenario->count() > 0);
   if (const auto problem = validate(o); !problem.empty()) {
     std::fprintf(stderr, "error: %s\n", problem.c_str());
     return 2;
   }
-  const auto rep = bench_client::run_scenario(o, true);
+  const auto rep = o.scenario == "db-saturation" ? bench_client::run_db_saturation(o, true)
+                                                 : bench_client::run_scenario(o, true);
   bench_client::print_table(rep);
   if (!o.json_path.empty() && !bench_client::write_json(o.json_path, bench_client::to_json(rep))) {
     std::fprintf(stderr, "error: cannot write %s\n", o.json_path.c_str());

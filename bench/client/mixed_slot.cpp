@@ -39,9 +39,10 @@ std::unique_ptr<slot> make_mixed_slot(worker& w, bench::v1::Bench::Stub& stub) {
   return std::make_unique<mixed_slot>(w, stub);
 }
 
-std::unique_ptr<slot> make_slot(const std::string& scenario, worker& w,
-                                bench::v1::Bench::Stub& stub) {
+std::unique_ptr<slot> make_slot(const std::string& scenario, worker& w, channel_stubs& stubs,
+                                const seeded_users& users) {
   const auto& o = w.opts();
+  auto& stub = *stubs.bench;
   if (scenario == "unary")
     return make_unary_slot(w, stub);
   if (scenario == "server-stream")
@@ -56,6 +57,10 @@ std::unique_ptr<slot> make_slot(const std::string& scenario, worker& w,
     return make_slow_reader_slot(w, stub);
   if (scenario == "mixed")
     return make_mixed_slot(w, stub);
+  if (scenario == "db" && o.db_method == "upload-logs")
+    return make_upload_logs_slot(w, stubs);
+  if (scenario == "db")
+    return make_get_user_slot(w, stubs, users);
   throw std::invalid_argument("unknown scenario " + scenario);
 }
 

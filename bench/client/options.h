@@ -7,9 +7,11 @@
 
 namespace bench_client {
 
-// Scenarios a run can be asked for; `db` joins them once the demo services exist.
+// Scenarios a run can be asked for. `db` and `db-saturation` need Troupe: they
+// call the demo services and the Bench service's bench-db-ms extra.
 inline const std::vector<std::string> scenario_names{
-    "unary", "server-stream", "client-stream", "bidi", "open-streams", "slow-reader", "mixed"};
+    "unary", "server-stream", "client-stream", "bidi", "open-streams", "slow-reader", "mixed",
+    "db", "db-saturation"};
 
 struct options {
   std::string target = "127.0.0.1:50051";
@@ -35,7 +37,7 @@ struct options {
   std::string bidi_mode = "ping-pong";
   // Messages in flight per pipelined bidi stream.
   int window = 16;
-  // Messages per ServerStream / ClientStream call.
+  // Messages per ServerStream / ClientStream call; log entries per UploadLogs.
   int stream_messages = 100;
   // Unary only: ask the server for this delay (request metadata bench-delay-ms).
   int delay_ms = 0;
@@ -43,6 +45,14 @@ struct options {
   int read_interval_ms = 10;
   // Deadline of every call; held streams get it on top of the run's length.
   int timeout_ms = 10000;
+  // db: "get-user" (on users created before the run) or "upload-logs".
+  std::string db_method = "get-user";
+  // db get-user: users created (CreateUser) before the run.
+  int db_users = 1000;
+  // db-saturation: length of each slow query, and calls keeping them coming.
+  // More calls than the pool has workers keep a queue, so no worker idles.
+  int db_ms = 50;
+  int db_load = 16;
   // Free text stored in the JSON (run.sh puts the server's name here).
   std::string label;
 };

@@ -1,5 +1,7 @@
 #include "output.h"
 
+#include "saturation.h"
+
 #include <cstdio>
 #include <fstream>
 
@@ -51,6 +53,12 @@ bool holds_streams(const options& o) {
   return o.scenario == "open-streams" || o.scenario == "slow-reader" || o.scenario == "bidi";
 }
 
+// db-saturation's kinds come from two phases, and the server's CPU from the
+// second only: a total or a CPU per call across them would mean nothing.
+bool two_phases(const options& o) {
+  return o.scenario == "db-saturation";
+}
+
 nlohmann::json kind_json(const kind_results& r, double elapsed) {
   const auto us = [](int64_t ns) { return static_cast<double>(ns) / 1e3; };
   const auto& h = r.latency;
@@ -93,8 +101,14 @@ void print_table(const run_report& rep) {
               "p90", "p99", "p99.9", "max", "errors");
   const bool held = holds_streams(o);
   for (const auto& [kind, r] : rep.kinds) print_row(kind, r, rep.elapsed_s, held);
-  if (rep.kinds.size() > 1)
+  if (rep.kinds.size() > 1 && !two_phases(o))
     print_row("total", total_of(rep), rep.elapsed_s, held);
+  if (o.scenario == "db" && o.db_method == "upload-logs")
+    std::printf("(upload-logs msgs/s are log rows committed per second)\n");
+  if (two_phases(o)) {
+    std::printf("unary p99 with %d calls of %d ms queries / alone: %.2fx\n", o.db_load, o.db_ms,
+                saturation_p99_ratio(rep));
+  }
   if (held)
     std::printf("streams ended as expected: %llu\n",
                 static_cast<unsigned long long>(total_of(rep).calls));
@@ -114,10 +128,10 @@ void print_table(const run_report& rep) {
   if (s.cpu_s >= 0) {
     std::printf("; cpu %.2f s", s.cpu_s);
     // Streams that carry many messages are better compared per message.
-    if (total.calls > 0 && !held) {
+    if (total.calls > 0 && !held && !two_phases(o)) {
       std::printf(" = %.3f s per 1k calls", s.cpu_s / static_cast<double>(total.calls) * 1000.0);
     }
-    if (total.messages > total.calls) {
+    if (total.messages > total.calls && !two_phases(o)) {
       std::printf(", %.4f s per 1k msgs", s.cpu_s / static_cast<double>(total.messages) * 1000.0);
     }
   }
@@ -151,6 +165,10 @@ nlohmann::json to_json(const run_report& rep) {
         {"bidi_mode", o.bidi_mode},
         {"window", o.window},
         {"stream_messages", o.stream_messages},
+        {"db_method", o.db_method},
+        {"db_users", o.db_users},
+        {"db_ms", o.db_ms},
+        {"db_load", o.db_load},
         {"delay_ms", o.delay_ms},
         {"read_interval_ms", o.read_interval_ms}}},
       {"elapsed_s", rep.elapsed_s},
@@ -161,6 +179,8 @@ nlohmann::json to_json(const run_report& rep) {
   for (const auto& [kind, r] : rep.kinds) doc["by_kind"][kind] = kind_json(r, rep.elapsed_s);
   if (o.scenario == "open-streams")
     doc["established"] = rep.established;
+  if (two_phases(o))
+    doc["p99_ratio_saturated_to_alone"] = saturation_p99_ratio(rep);
   if (!rep.failure.empty())
     doc["failure"] = rep.failure;
   if (rep.server) {
@@ -173,10 +193,10 @@ nlohmann::json to_json(const run_report& rep) {
          {"rss_kb_end", s.rss_kb_end},
          {"rss_series", s.rss_series}};
     const auto total = total_of(rep);
-    if (s.cpu_s >= 0 && total.calls > 0 && !holds_streams(o)) {
+    if (s.cpu_s >= 0 && total.calls > 0 && !holds_streams(o) && !two_phases(o)) {
       j["cpu_s_per_1k_calls"] = s.cpu_s / static_cast<double>(total.calls) * 1000.0;
     }
-    if (s.cpu_s >= 0 && total.messages > 0) {
+    if (s.cpu_s >= 0 && total.messages > 0 && !two_phases(o)) {
       j["cpu_s_per_1k_msgs"] = s.cpu_s / static_cast<double>(total.messages) * 1000.0;
     }
     if (s.rss_kb_open >= 0) {

@@ -1,5 +1,6 @@
 #include "runner.h"
 
+#include "db_seed.h"
 #include "engine.h"
 #include "proc_stats.h"
 #include "slots.h"
@@ -18,7 +19,6 @@ using std::chrono::duration_cast;
 
 constexpr auto far_future = std::chrono::hours(24);
 constexpr auto connect_timeout = std::chrono::seconds(5);
-constexpr auto establish_timeout = std::chrono::seconds(60);
 
 // Each channel gets a distinct argument: gRPC then keys its subchannel
 // differently and opens a connection of its own instead of sharing one.
@@ -45,7 +45,7 @@ double seconds(clock::duration d) {
 
 }  // namespace
 
-run_report run_scenario(const options& o, bool show_progress) {
+run_report run_scenario(const options& o, bool show_progress, int db_load) {
   run_report rep;
   rep.opts = o;
   rep.channels = o.channels > 0 ? o.channels : std::min(o.concurrency, 16);
@@ -59,8 +59,15 @@ run_report run_scenario(const options& o, bool show_progress) {
     }
   }
   rep.connected = true;
-  std::vector<std::unique_ptr<bench::v1::Bench::Stub>> stubs;
-  for (auto& ch : channels) stubs.push_back(bench::v1::Bench::NewStub(ch));
+  std::vector<std::unique_ptr<channel_stubs>> stubs;
+  for (auto& ch : channels) stubs.push_back(std::make_unique<channel_stubs>(ch));
+
+  seeded_users users;
+  if (o.scenario == "db" && o.db_method == "get-user") {
+    users = seed_users(stubs, o.db_users, rep.failure);
+    if (!rep.failure.empty())
+      return rep;
+  }
 
   const bool held = o.scenario == "open-streams";
   const bool by_count = o.count > 0 && !held;
@@ -75,7 +82,13 @@ run_report run_scenario(const options& o, bool show_progress) {
   }
   for (int i = 0; i < o.concurrency; ++i) {
     auto& w = *workers[static_cast<size_t>(i % rep.threads)];
-    w.add_slot(make_slot(o.scenario, w, *stubs[static_cast<size_t>(i % rep.channels)]));
+    w.add_slot(make_slot(o.scenario, w, *stubs[static_cast<size_t>(i % rep.channels)], users));
+  }
+  for (int i = 0; i < db_load; ++i) {
+    auto& w = *workers[static_cast<size_t>(i % rep.threads)];
+    auto s = make_db_load_slot(w, *stubs[static_cast<size_t>(i % rep.channels)]->bench);
+    s->set_background();
+    w.add_slot(std::move(s));
   }
 
   if (o.server_pid > 0) {
@@ -132,7 +145,7 @@ run_report run_scenario(const options& o, bool show_progress) {
           cpu_from = read_cpu_seconds(o.server_pid);
         hold_until = now + duration_cast<clock::duration>(duration<double>(o.duration_s));
         hold_from = now;
-      } else if (now - t0 > establish_timeout) {
+      } else if (now - t0 > establish_timeout(o)) {
         rep.failure = "only " + std::to_string(established) + " of " +
                       std::to_string(o.concurrency) +
                       " streams established (server or per-connection stream limit?)";

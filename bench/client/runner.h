@@ -43,6 +43,8 @@ struct run_report {
   bool connected = false;
 };
 
-run_report run_scenario(const options& opts, bool show_progress);
+// `db_load` > 0 adds that many calls, back to back, each holding a database
+// worker for --db-ms (Troupe's bench-db-ms); they report as kind "db-load".
+run_report run_scenario(const options& opts, bool show_progress, int db_load = 0);
 
 }  // namespace bench_client

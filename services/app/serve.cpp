@@ -96,7 +96,7 @@ int serve(const troupe::config& cfg) {
     keys = std::make_shared<troupe::api_key_checker>(sys, pool->actor(), cfg.auth);
     srv.set_auth(cfg.auth, keys);
   }
-  srv.add(services::bench_service());
+  srv.add(services::bench_service(pool->actor()));
   srv.add(services::users_service(pool->actor(), cfg.auth.checks_keys()));
   srv.add(services::events_service(sys, pool->actor()));
   srv.add(services::logs_service(pool->actor()));

@@ -1,13 +1,17 @@
-// bench.v1.Bench as call actors. Two extras beyond plain echo:
+// bench.v1.Bench as call actors. Three extras beyond plain echo:
 //  - ServerStream with count < 0 sends headers, then holds the stream open,
 //    silent, until the client cancels or its deadline passes;
 //  - request metadata "bench-delay-ms: N" delays Unary by N ms on an actor
-//    timer (no thread sleeps).
+//    timer (no thread sleeps);
+//  - request metadata "bench-db-ms: N" (Troupe only, with a pool) makes Unary
+//    hold a database worker for N ms with a slow query before it echoes: how
+//    troupe-bench's db-saturation scenario keeps the pool busy.
 #include "bench_service.hpp"
 
 #include <charconv>
 #include <chrono>
 #include <memory>
+#include <string_view>
 
 #include "bench/v1/bench.pb.h"
 
@@ -20,18 +24,55 @@ using bench::v1::StreamRequest;
 using bench::v1::Summary;
 using reply_atom = caf::atom_constant<caf::atom("reply")>;
 
-int delay_ms(const troupe::call& call) {
-  auto v = call.metadata("bench-delay-ms");
+// Milliseconds asked for in request metadata `key`; 0 when absent or malformed.
+int metadata_ms(const troupe::call& call, std::string_view key) {
+  auto v = call.metadata(key);
   int ms = 0;
   if (v)
     std::from_chars(v->data(), v->data() + v->size(), ms);
   return ms;
 }
 
-caf::behavior unary(troupe::unary_actor<Payload, Payload> self) {
+// Rows counted per SQLite statement: about a millisecond of work, so the
+// query ends close to its length and a cancelled call frees its worker soon.
+constexpr int64_t sqlite_slice_rows = 5000;
+
+// Occupies this worker's connection for `ms` like a slow query would.
+// PostgreSQL waits in the server (pg_sleep). SQLite cannot wait, so it counts
+// rows in a recursive CTE, slice after slice, until the time is up: on SQLite
+// a slow query costs this process CPU. Either stops early when the call is
+// cancelled (the pool interrupts the statement; SQLite's progress handler
+// also stops the next slice).
+void slow_query(troupe::db::connection& c, int ms) {
+  if (c.kind() == troupe::db::backend::postgresql) {
+    c.query_one<int64_t>("SELECT CAST(1 AS BIGINT) FROM pg_sleep(CAST(? AS DOUBLE PRECISION))",
+                         ms / 1000.0);
+    return;
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < until) {
+    c.query_one<int64_t>("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+                         " SELECT count(*) FROM n",
+                         sqlite_slice_rows);
+  }
+}
+
+caf::behavior unary(caf::actor pool, troupe::unary_actor<Payload, Payload> self) {
   return {
     [=](Payload& req) {
-      if (int ms = delay_ms(self.call()); ms > 0)
+      if (int ms = metadata_ms(self.call(), "bench-db-ms"); ms > 0) {
+        if (!pool)
+          return self.fail(troupe::failed_precondition("bench-db-ms: this server has no database pool"));
+        return self.db(
+          pool, [ms](troupe::db::connection& c) { slow_query(c, ms); },
+          [=](troupe::db::outcome<void> r) {
+            if (r.ok())
+              self.reply(req);
+            else
+              self.fail(troupe::to_status(r.error()));
+          });
+      }
+      if (int ms = metadata_ms(self.call(), "bench-delay-ms"); ms > 0)
         self->delayed_send(self.actor(), std::chrono::milliseconds(ms), reply_atom::value,
                            std::move(req));
       else
@@ -90,9 +131,9 @@ caf::behavior bidi(troupe::bidi_actor<Payload, Payload> self) {
 
 }  // namespace
 
-troupe::service bench_service() {
+troupe::service bench_service(caf::actor pool) {
   troupe::service svc{"bench.v1.Bench"};
-  svc.unary<Payload, Payload>("Unary", unary);
+  svc.unary<Payload, Payload>("Unary", [pool](auto self) { return unary(pool, self); });
   svc.server_stream<StreamRequest, Payload>("ServerStream", server_stream);
   svc.client_stream<Payload, Summary>("ClientStream", client_stream);
   svc.bidi<Payload, Payload>("Bidi", bidi);
