@@ -17,14 +17,16 @@ bool reads_stream(rpc_kind k) {
 
 }  // namespace
 
-call_endpoint::call_endpoint(std::shared_ptr<server_core> core, grpc::ServerCompletionQueue* cq)
-    : core_(std::move(core)), cq_(cq) {
-  core_->endpoint_created();
+call_endpoint::live_count::live_count(server_core& core) : core_(core) {
+  core_.endpoint_created();
 }
 
-call_endpoint::~call_endpoint() {
-  core_->endpoint_destroyed();
+call_endpoint::live_count::~live_count() {
+  core_.endpoint_destroyed();
 }
+
+call_endpoint::call_endpoint(std::shared_ptr<server_core> core, grpc::ServerCompletionQueue* cq)
+    : core_(std::move(core)), cq_(cq) {}
 
 void call_endpoint::dispatch(void* t, bool ok) {
   auto* tg = static_cast<tag*>(t);

@@ -39,7 +39,6 @@ struct method_binding;
 class call_endpoint : public std::enable_shared_from_this<call_endpoint> {
 public:
   call_endpoint(std::shared_ptr<server_core> core, grpc::ServerCompletionQueue* cq);
-  ~call_endpoint();
 
   call_endpoint(const call_endpoint&) = delete;
   call_endpoint& operator=(const call_endpoint&) = delete;
@@ -122,7 +121,23 @@ private:
   // Ends one gRPC operation; may release the last reference (after unlocking).
   std::shared_ptr<call_endpoint> end_op();
 
+  // Counts this endpoint among the server's live ones. Declared before the
+  // gRPC members so that it is destroyed after them: a shutdown waiting for
+  // the count to reach zero then never frees the server under a call still
+  // being torn down.
+  class live_count {
+  public:
+    explicit live_count(server_core& core);
+    ~live_count();
+    live_count(const live_count&) = delete;
+    live_count& operator=(const live_count&) = delete;
+
+  private:
+    server_core& core_;
+  };
+
   std::shared_ptr<server_core> core_;
+  live_count live_{*core_};
   grpc::ServerCompletionQueue* cq_;
   grpc::GenericServerContext ctx_;
   grpc::GenericServerAsyncReaderWriter stream_{&ctx_};
