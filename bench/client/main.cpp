@@ -2,6 +2,7 @@
 // Drives many calls in flight over several connections from grpc++
 // completion queues and reports throughput, latency, errors and, given the
 // server's pid, its CPU and memory.
+#include "call_metadata.h"
 #include "options.h"
 #include "output.h"
 #include "runner.h"
@@ -87,6 +88,18 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", o.timeout_ms, "deadline of each call")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option_function<std::vector<std::string>>(
+      "--metadata",
+      [&o](const std::vector<std::string>& all) {
+        for (auto& kv : all) {
+          try {
+            o.metadata.push_back(bench_client::parse_metadata(kv));
+          } catch (const std::invalid_argument& e) {
+            throw CLI::ValidationError("--metadata", e.what());
+          }
+        }
+      },
+      "request metadata KEY=VALUE sent with every call (repeatable), e.g. x-api-key=KEY");
   app.add_option("--db-method", o.db_method, "db: the demo call to make")
       ->check(CLI::IsMember({"get-user", "upload-logs"}))
       ->capture_default_str();

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bench_client {
@@ -53,6 +54,8 @@ struct options {
   // More calls than the pool has workers keep a queue, so no worker idles.
   int db_ms = 50;
   int db_load = 16;
+  // Request metadata sent with every call (--metadata KEY=VALUE), e.g. x-api-key.
+  std::vector<std::pair<std::string, std::string>> metadata;
   // Free text stored in the JSON (run.sh puts the server's name here).
   std::string label;
 };

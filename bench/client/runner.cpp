@@ -1,5 +1,6 @@
 #include "runner.h"
 
+#include "call_metadata.h"
 #include "db_seed.h"
 #include "engine.h"
 #include "proc_stats.h"
@@ -33,8 +34,7 @@ std::vector<std::shared_ptr<grpc::Channel>> make_channels(const options& o, int 
     // grows because data arrives fast.
     if (o.scenario == "slow-reader")
       args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-    channels.push_back(
-        grpc::CreateCustomChannel(o.target, grpc::InsecureChannelCredentials(), args));
+    channels.push_back(channel_with_metadata(o.target, args, o.metadata));
   }
   return channels;
 }

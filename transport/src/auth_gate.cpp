@@ -14,17 +14,23 @@ constexpr size_t sweep_above = 10'000;
 long failure_limiter::blocked_for(const std::string& address, clock::time_point now) {
   std::lock_guard<std::mutex> lk(mu_);
   auto it = windows_.find(address);
-  if (it == windows_.end() || it->second.failures < max_)
+  if (it == windows_.end())
     return 0;
   auto left = it->second.start + window_ - now;
-  if (left <= clock::duration::zero())
+  if (left <= clock::duration::zero()) {
+    windows_.erase(it);  // its window is over: forget it
+    watching_ = !windows_.empty();
+    return 0;
+  }
+  if (it->second.failures < max_)
     return 0;
   return std::chrono::ceil<std::chrono::seconds>(left).count();
 }
 
-void failure_limiter::count(const std::string& address, const auth_verdict& v) {
+void failure_limiter::count(const grpc::ServerContext& ctx, const auth_verdict& v) {
   if (v.st.error_code() != status_code::UNAUTHENTICATED)
     return;  // a valid key, or keys could not be looked up: not a guess
+  auto address = peer_address(ctx.peer());
   auto now = clock::now();
   std::lock_guard<std::mutex> lk(mu_);
   if (windows_.size() > sweep_above) {
@@ -32,6 +38,7 @@ void failure_limiter::count(const std::string& address, const auth_verdict& v) {
       it = now - it->second.start >= window_ ? windows_.erase(it) : std::next(it);
   }
   auto& w = windows_[address];
+  watching_ = true;
   if (w.failures == 0 || now - w.start >= window_)
     w = window{now, 0};
   if (++w.failures == max_)
@@ -66,18 +73,22 @@ std::optional<auth_verdict> auth_gate::check(const grpc::GenericServerContext& c
       return auth_verdict::deny(unauthenticated("missing API key (metadata " + header_ + ")"));
     return auth_verdict{};
   }
-  auto address = peer_address(ctx.peer());
-  if (auto wait = limiter_->blocked_for(address, failure_limiter::clock::now()))
-    return auth_verdict::deny(resource_exhausted("too many invalid API keys from this address; retry in " +
-                                                 std::to_string(wait) + " s"));
+  // The client's address is only needed once some address has sent a bad
+  // key: the common case never builds the peer string.
+  if (limiter_->watching()) {
+    if (auto wait = limiter_->blocked_for(peer_address(ctx.peer()), failure_limiter::clock::now()))
+      return auth_verdict::deny(resource_exhausted("too many invalid API keys from this address; retry in " +
+                                                   std::to_string(wait) + " s"));
+  }
   std::string_view key(it->second.data(), it->second.size());
-  auto on_later = [limiter = limiter_, address, later = std::move(later)](auth_verdict v) {
-    limiter->count(address, v);
+  // `later` keeps the endpoint, and so `ctx`, alive until it has run.
+  auto on_later = [limiter = limiter_, ctx = &ctx, later = std::move(later)](auth_verdict v) {
+    limiter->count(*ctx, v);
     later(std::move(v));
   };
   auto now = checker_->check(key, std::move(on_later));
   if (now)
-    limiter_->count(address, *now);
+    limiter_->count(ctx, *now);
   return now;
 }
 

@@ -3,6 +3,7 @@
 // keys a client address may try.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -27,10 +28,12 @@ public:
 
   failure_limiter(int max_failures, clock::duration window) : max_(max_failures), window_(window) {}
 
+  // Whether any address has bad keys counted (else none can be blocked).
+  bool watching() const { return watching_.load(std::memory_order_relaxed); }
   // Seconds until `address` may try again; 0 when it may now.
   long blocked_for(const std::string& address, clock::time_point now);
-  // Counts `v` against `address` if it refused a key.
-  void count(const std::string& address, const auth_verdict& v);
+  // Counts `v` against the client of `ctx` if it refused a key.
+  void count(const grpc::ServerContext& ctx, const auth_verdict& v);
 
 private:
   struct window {
@@ -42,6 +45,7 @@ private:
   const clock::duration window_;
   std::mutex mu_;
   std::unordered_map<std::string, window> windows_;
+  std::atomic<bool> watching_{false};  // !windows_.empty(), read without the lock
 };
 
 class auth_gate {
