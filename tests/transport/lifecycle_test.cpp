@@ -1,5 +1,7 @@
 // What happens to call actors when calls end early: client cancel, deadline,
 // handler failures, and many streams opened and cancelled.
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "support/probe_service.hpp"
@@ -153,6 +155,44 @@ void open_and_cancel(test_server& server, int n, int channels) {
   cq.Shutdown();
   while (cq.Next(&tag, &ok)) {
   }
+}
+
+// During shutdown's grace a client may still cancel its own call; only the
+// calls left when the grace ends are cancelled for shutdown.
+TEST(shutdown_reason, a_client_cancel_in_the_grace_is_the_clients_the_rest_is_shutdown) {
+  auto p = std::make_shared<probe>();
+  auto cfg = local_config();
+  cfg.shutdown_grace_s = 3;
+  test_server server{[&](troupe::server& s) { s.add(probe_service(p)); }, cfg};
+  auto stub = server.bench();
+  StreamRequest hold;
+  hold.set_count(-1);  // the probe holds the stream until it is cancelled
+  grpc::ClientContext ctx_a, ctx_b;
+  auto a = stub->ServerStream(&ctx_a, hold);
+  auto b = stub->ServerStream(&ctx_b, hold);
+  ASSERT_TRUE(wait_until([&] { return p->streams_open == 2; }));
+
+  std::thread stopping([&] { server.server().shutdown(); });
+  // Shutdown has begun once a new call is refused.
+  EXPECT_TRUE(wait_until([&] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 500ms);
+    Payload req, resp;
+    return !server.bench(1)->Unary(&ctx, req, &resp).ok();
+  }, 2s));
+  ctx_a.TryCancel();
+  EXPECT_TRUE(wait_until([&] { return p->cancelled == 1; }, 2s));
+  EXPECT_EQ(p->last_reason, static_cast<int>(cancel_reason::cancelled));
+  stopping.join();
+  ASSERT_TRUE(wait_until([&] { return p->cancelled == 2; }));
+  EXPECT_EQ(p->last_reason, static_cast<int>(cancel_reason::shutdown));
+  Payload msg;
+  while (b->Read(&msg)) {
+  }
+  EXPECT_EQ(b->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  while (a->Read(&msg)) {
+  }
+  EXPECT_EQ(a->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
 TEST(many_streams, ten_thousand_opened_and_cancelled_leave_nothing_behind) {

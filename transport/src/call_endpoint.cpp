@@ -373,7 +373,9 @@ cancel_reason call_endpoint::why_cancelled() const {
   // copy of it (sent relative, started later) expires: count a cancel that
   // close to the deadline as the deadline.
   constexpr auto deadline_slack = std::chrono::milliseconds(100);
-  if (core_->shutting_down)
+  // During the grace a call is still the client's to cancel; at its end
+  // gRPC cancels every call left.
+  if (core_->shutting_down && std::chrono::steady_clock::now() + deadline_slack >= core_->grace_end.load())
     return cancel_reason::shutdown;
   if (std::chrono::system_clock::now() + deadline_slack >= ctx_.deadline())
     return cancel_reason::deadline;

@@ -172,10 +172,11 @@ void server::shutdown() {
   if (stopped_ || !server_)
     return;
   stopped_ = true;
-  core_->shutting_down = true;
-  health_->set_all(false);
   auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::duration<double>(cfg_.shutdown_grace_s));
+  core_->grace_end = std::chrono::steady_clock::now() + grace;
+  core_->shutting_down = true;
+  health_->set_all(false);
   spdlog::info("shutting down: {} calls in flight, grace {} ms", core_->inflight.load(),
                grace.count());
   // Stops accepting, waits for calls in flight up to the grace, cancels the rest.

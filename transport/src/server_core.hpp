@@ -34,6 +34,9 @@ struct server_core : std::enable_shared_from_this<server_core> {
   std::atomic<int> endpoints{0};       // endpoint objects alive
   std::atomic<uint64_t> rejected{0};   // refused by admission control
   std::atomic<bool> shutting_down{false};
+  // When shutdown's grace ends and gRPC cancels the calls left: cancels
+  // before it are the clients' own.
+  std::atomic<std::chrono::steady_clock::time_point> grace_end{std::chrono::steady_clock::time_point::max()};
 
   // API-key checks, when [auth] is on; set before start().
   std::unique_ptr<auth_gate> auth;
