@@ -227,6 +227,8 @@ const std::vector<field>& fields() {
                one_of({"trace", "debug", "info", "warn", "error", "critical", "off"})),
     make_field("logging", "format", &C::logging, &L::format, one_of({"text", "json"})),
     make_field("logging", "request_log", &C::logging, &L::request_log, one_of({"off", "errors", "all"})),
+    make_field("logging", "request_log_retention_days", &C::logging, &L::request_log_retention_days,
+               in_range(0, 36500)),
     make_field("tls", "cert", &C::tls, &T::cert),
     make_field("tls", "key", &C::tls, &T::key),
     make_field("tls", "client_ca", &C::tls, &T::client_ca),

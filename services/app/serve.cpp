@@ -88,7 +88,9 @@ int serve(const troupe::config& cfg) {
   std::optional<troupe::request_log_writer> writer;
   troupe::server srv{sys, cfg.server, cfg.tls};
   if (log_mode != troupe::request_log::off) {
-    writer.emplace(sys, pool->actor());
+    troupe::request_log_writer::options opts;
+    opts.retention = std::chrono::hours(24) * cfg.logging.request_log_retention_days;
+    writer.emplace(sys, pool->actor(), opts);
     srv.set_request_log(log_mode, [w = *writer](const troupe::call_record& r) { w.record(r); });
   }
   std::shared_ptr<troupe::api_key_checker> keys;

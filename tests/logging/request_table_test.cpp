@@ -142,5 +142,32 @@ TEST_F(request_table, a_full_queue_drops_and_counts_without_blocking_calls) {
   EXPECT_EQ(warnings.size(), 1u);
 }
 
+TEST_F(request_table, rows_past_the_retention_are_deleted_at_start_and_the_rest_kept) {
+  auto day_ms = [](int days) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+             (std::chrono::system_clock::now() - std::chrono::hours(24) * days).time_since_epoch()).count();
+  };
+  caf::scoped_actor self{sys_};
+  auto insert = db::make_job_function([&](db::connection& c) {
+    for (auto [id, age] : {std::pair{"old-1", 40}, std::pair{"old-2", 31}, std::pair{"recent", 29}})
+      c.exec("INSERT INTO request_log (request_id, method, peer, \"user\", status_code, status_message,"
+             " duration_us, msgs_in, msgs_out, bytes_in, bytes_out, started_at_ms)"
+             " VALUES (?, '/m', 'p', '', 0, '', 1, 1, 1, 1, 1, ?)",
+             std::string(id), static_cast<int64_t>(day_ms(age)));
+  });
+  self->request(pool_->actor(), 10s, db::job{self.ptr(), db::clock::time_point::max(), insert})
+    .receive([](db::job_result& r) { ASSERT_FALSE(r.error); }, [&](caf::error& e) { FAIL() << sys_.render(e); });
+  ASSERT_EQ(rows().size(), 3u);
+
+  request_log_writer::options opts;
+  opts.retention = std::chrono::hours(24) * 30;
+  request_log_writer writer{sys_, pool_->actor(), opts};
+  EXPECT_TRUE(wait_until([&] { return rows().size() == 1; }, 10s)) << rows().size();
+  auto rs = rows();
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(std::get<0>(rs[0]), "recent");
+  ASSERT_TRUE(writer.flush(10s));
+}
+
 }  // namespace
 }  // namespace troupe::test

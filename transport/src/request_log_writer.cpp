@@ -17,6 +17,11 @@ namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using prune_atom = caf::atom_constant<caf::atom("prune")>;
+
+// Rows deleted per statement while pruning: a long backlog never holds the
+// table's write lock for long.
+constexpr int64_t prune_batch = 10'000;
 
 // Shared by the handles (which count in) and the actor (which counts out).
 struct counters {
@@ -41,6 +46,19 @@ void insert_rows(db::connection& c, const std::vector<call_record>& rows) {
              r.bytes_in, r.bytes_out, static_cast<int64_t>(started_ms));
     }
   });
+}
+
+// Deletes the rows of calls started before `cutoff_ms`; returns how many.
+int64_t prune_rows(db::connection& c, int64_t cutoff_ms) {
+  int64_t total = 0;
+  for (;;) {
+    int64_t n = c.exec("DELETE FROM request_log WHERE id IN (SELECT id FROM request_log"
+                       " WHERE started_at_ms < ? ORDER BY id LIMIT ?)",
+                       cutoff_ms, prune_batch);
+    total += n;
+    if (n < prune_batch)
+      return total;
+  }
 }
 
 struct writer_state {
@@ -115,6 +133,21 @@ void write_batch(writer_actor* self) {
           });
 }
 
+void prune(writer_actor* self) {
+  auto& st = self->state;
+  auto cutoff = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  (std::chrono::system_clock::now() - st.opts.retention).time_since_epoch()).count();
+  db::run(self, st.pool, db::clock::time_point::max(),
+          [cutoff](db::connection& c) { return prune_rows(c, static_cast<int64_t>(cutoff)); },
+          [self](db::outcome<int64_t> o) {
+            if (!o)
+              spdlog::warn("request log: old rows not deleted: {}", to_string(o.error()));
+            else if (*o > 0)
+              spdlog::info("request log: deleted {} rows older than {} h", *o, self->state.opts.retention.count());
+            self->delayed_send(self, self->state.opts.prune_interval, prune_atom::value);
+          });
+}
+
 caf::behavior writer(writer_actor* self, std::shared_ptr<counters> counts, caf::actor pool,
                      request_log_writer::options opts) {
   auto& st = self->state;
@@ -122,6 +155,8 @@ caf::behavior writer(writer_actor* self, std::shared_ptr<counters> counts, caf::
   st.pool = std::move(pool);
   st.opts = opts;
   st.last_report = std::chrono::steady_clock::now();
+  if (opts.retention.count() > 0)
+    self->send(self, prune_atom::value);
   return {
     [self](call_record& r) {
       auto& st = self->state;
@@ -136,6 +171,7 @@ caf::behavior writer(writer_actor* self, std::shared_ptr<counters> counts, caf::
       report_drops(self, false);
       write_batch(self);
     },
+    [self](prune_atom) { prune(self); },
     [self](flush_atom) -> caf::result<bool> {
       auto rp = self->make_response_promise();
       self->state.flushes.push_back(rp);

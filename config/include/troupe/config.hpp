@@ -85,6 +85,7 @@ struct logging_config {
   std::string level = "info";         // trace | debug | info | warn | error | critical | off
   std::string format = "text";        // text | json (one object per line)
   std::string request_log = "off";    // off | errors | all: per-call lines and request_log rows
+  int request_log_retention_days = 30;  // rows older are deleted (hourly); 0 keeps them all
 };
 
 // TLS is on when cert and key are set; with client_ca, clients present

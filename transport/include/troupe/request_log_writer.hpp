@@ -11,6 +11,7 @@
 // Records wait in a bounded queue; beyond it they are dropped and counted
 // (logged at most every few seconds, and at flush). A batch that fails to
 // write is logged and lost: the request log never holds the server back.
+// With options::retention, old rows are deleted by the same actor.
 #pragma once
 
 #include <chrono>
@@ -38,6 +39,10 @@ public:
     size_t batch = 200;     // a batch is written once this many wait ...
     std::chrono::milliseconds interval{100};  // ... or this long after its first
     std::chrono::milliseconds drop_report_interval{10'000};
+    // Rows whose call started longer ago are deleted at start and then every
+    // prune_interval; zero keeps them all.
+    std::chrono::hours retention{0};
+    std::chrono::milliseconds prune_interval{std::chrono::hours(1)};
   };
 
   request_log_writer(caf::actor_system& sys, caf::actor pool, options opts);
