@@ -35,9 +35,7 @@ std::string normalised_prefix(const std::string& prefix) {
 }  // namespace
 
 std::vector<db::migration> api_key_migrations(const std::string& database_url) {
-  // SQLite numbers an INTEGER PRIMARY KEY by itself; PostgreSQL needs an identity.
-  const bool sqlite = database_url.rfind("sqlite:", 0) == 0;
-  std::string id = sqlite ? "id INTEGER PRIMARY KEY" : "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
+  std::string id = db::id_column(database_url);
   return {
     {200, "CREATE TABLE users (" + id + ", name TEXT NOT NULL UNIQUE, created_at_ms BIGINT NOT NULL)"},
     {201, "CREATE TABLE api_keys (" + id + ", user_id BIGINT NOT NULL REFERENCES users (id),"

@@ -125,20 +125,19 @@ void call_endpoint::authenticate(lock& lk) {
   auto verdict = core_->auth->check(ctx_, [self = shared_from_this()](auth_verdict v) {
     self->on_auth(std::move(v));
   });
-  if (!verdict)
-    return;  // looked up in the database; on_auth continues
-  if (!verdict->st.ok()) {
-    finish_locked(lk, verdict->st);
-    return;
-  }
-  caller_ = std::move(verdict->who);
-  begin_call(lk);
+  if (verdict)
+    admit_caller(lk, std::move(*verdict));
+  // else: looked up in the database; on_auth continues
 }
 
 void call_endpoint::on_auth(auth_verdict v) {
   lock lk(mu_);
   if (done_ || finish_status_)
     return;
+  admit_caller(lk, std::move(v));
+}
+
+void call_endpoint::admit_caller(lock& lk, auth_verdict v) {
   if (!v.st.ok()) {
     finish_locked(lk, v.st);
     return;

@@ -195,9 +195,7 @@ struct request_log_writer::state {
 };
 
 std::vector<db::migration> request_log_migrations(const std::string& database_url) {
-  // SQLite numbers an INTEGER PRIMARY KEY by itself; PostgreSQL needs an identity.
-  const bool sqlite = database_url.rfind("sqlite:", 0) == 0;
-  std::string id = sqlite ? "id INTEGER PRIMARY KEY" : "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
+  std::string id = db::id_column(database_url);
   return {
     {300, "CREATE TABLE request_log (" + id + ", request_id TEXT NOT NULL, method TEXT NOT NULL,"
           " peer TEXT NOT NULL, \"user\" TEXT NOT NULL, status_code INTEGER NOT NULL,"

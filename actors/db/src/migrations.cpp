@@ -4,6 +4,12 @@
 
 namespace troupe::db {
 
+std::string id_column(const std::string& database_url) {
+  if (database_url.rfind("sqlite:", 0) == 0)
+    return "id INTEGER PRIMARY KEY";
+  return "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
+}
+
 namespace {
 
 // Serialises concurrent start-ups on PostgreSQL (SQLite's BEGIN IMMEDIATE

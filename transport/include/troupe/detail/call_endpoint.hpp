@@ -109,6 +109,8 @@ private:
   // After admission: checks the API key, then begins the call.
   void authenticate(lock& lk);
   void on_auth(auth_verdict v);
+  // Ends the call with a refusing verdict, or begins it as its caller.
+  void admit_caller(lock& lk, auth_verdict v);
   void begin_call(lock& lk);
   void on_read(lock& lk, bool ok);
   void on_read_end_check(lock& lk);

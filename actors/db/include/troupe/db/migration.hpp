@@ -16,4 +16,9 @@ struct migration {
   std::string sql;      // one or more statements separated by ';'
 };
 
+// A numbered `id` primary key column for CREATE TABLE on the backend of
+// `database_url`: SQLite numbers an INTEGER PRIMARY KEY by itself, PostgreSQL
+// needs an identity.
+std::string id_column(const std::string& database_url);
+
 }  // namespace troupe::db
