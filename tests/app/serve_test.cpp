@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -19,19 +20,20 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A config file for a quick local server; removed when the test ends.
+// A config file for a quick local server with its own database (tests run in
+// parallel); both removed when the test ends.
 class serve : public ::testing::Test {
 protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/troupe-serve-XXXXXX.toml";
-    int fd = mkstemps(tmpl, 5);
-    ASSERT_GE(fd, 0);
-    close(fd);
-    path = tmpl;
+    char tmpl[] = "/tmp/troupe-serve-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+    path = dir + "/troupe.toml";
     std::ofstream(path) << "[server]\nport = 0\nshutdown_grace_s = 1\ntransport_threads = 1\n"
-                           "[scheduler]\nmax_threads = 2\n";
+                           "[scheduler]\nmax_threads = 2\n"
+                           "[database]\nurl = \"sqlite://" << dir << "/troupe.db\"\n";
   }
-  void TearDown() override { std::remove(path.c_str()); }
+  void TearDown() override { std::filesystem::remove_all(dir); }
 
   static std::shared_ptr<grpc::Channel> channel(int port) {
     return grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
@@ -61,6 +63,7 @@ protected:
     return answered && st.ok() ? grpc::StatusCode::OK : st.error_code();
   }
 
+  std::string dir;
   std::string path;
 };
 

@@ -5,6 +5,9 @@
 set -u
 troupe=$1
 dir=$(mktemp -d)
+# Servers started here keep the default database (var/troupe.db) in $dir, not
+# in a folder other tests share.
+cd "$dir" || exit 1
 server=
 trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$dir"' EXIT
 failures=0

@@ -131,7 +131,8 @@ public:
     sqlite3_progress_handler(db_, progress_interval, &sqlite_connection::on_progress, this);
     try {
       // WAL lets readers run alongside the writer; NORMAL sync is safe with WAL.
-      exec_script("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+      switch_to_wal();
+      exec_script("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
     } catch (const failure& f) {
       close();
       throw failure(errc::unavailable, "cannot open SQLite database '" + path + "': " + f.message());
@@ -280,6 +281,21 @@ private:
   static int on_progress(void* self) {
     auto* c = static_cast<sqlite_connection*>(self);
     return c->guarded_ && c->control_->should_stop() ? 1 : 0;
+  }
+
+  // Switching a new file to WAL answers SQLITE_BUSY at once, without calling
+  // the busy handler, while another process switches it (servers started
+  // together on one new database): retry as long as a lock would be waited for.
+  void switch_to_wal() {
+    auto until = clock::now() + lock_wait_without_deadline;
+    for (;;) {
+      int rc = sqlite3_exec(db_, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK)
+        return;
+      if ((rc & 0xff) != SQLITE_BUSY || clock::now() >= until)
+        throw error_for(rc, sqlite3_errmsg(db_));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
 
   // Waits for another connection's lock until the job must stop; returning 0
