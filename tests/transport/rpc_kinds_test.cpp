@@ -157,6 +157,41 @@ TEST_F(rpc_kinds, malformed_request_gets_invalid_argument) {
   EXPECT_TRUE(stub->Unary(&ctx, payload("still serving"), &out).ok());
 }
 
+TEST_F(rpc_kinds, unary_call_without_its_request_gets_internal) {
+  // A client that half-closes before sending the one request: refused before
+  // any handler runs, and the server goes on serving.
+  grpc::GenericStub generic(server.channel());
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto call = generic.PrepareCall(&ctx, "/bench.v1.Bench/Unary", &cq);
+  auto step = [&cq](int* tag) {
+    void* got = nullptr;
+    bool ok = false;
+    auto limit = std::chrono::system_clock::now() + std::chrono::seconds(10);
+    ASSERT_EQ(cq.AsyncNext(&got, &ok, limit), grpc::CompletionQueue::NextStatus::GOT_EVENT);
+    EXPECT_EQ(got, tag);
+  };
+  int started = 1, closed = 2, finished = 3;
+  call->StartCall(&started);
+  step(&started);
+  call->WritesDone(&closed);
+  step(&closed);
+  grpc::Status st;
+  call->Finish(&st, &finished);
+  step(&finished);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INTERNAL) << st.error_message();
+  cq.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq.Next(&tag, &ok)) {
+  }  // every operation completed above: ends at once
+
+  grpc::ClientContext again;
+  Payload out;
+  EXPECT_TRUE(stub->Unary(&again, payload("still serving"), &out).ok());
+}
+
 TEST_F(rpc_kinds, unknown_method_gets_unimplemented) {
   auto st = generic_unary(server, "/bench.v1.Bench/Nope", "");
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);

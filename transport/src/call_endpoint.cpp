@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "raw_methods.hpp"
 #include "request_id.hpp"
 #include "server_core.hpp"
 #include "troupe/call_messages.hpp"
@@ -33,12 +34,25 @@ void call_endpoint::dispatch(void* t, bool ok) {
   tg->self->on_completion(tg->what, ok);
 }
 
-void call_endpoint::post_accept(grpc::AsyncGenericService& service) {
+void call_endpoint::post_accept(raw_methods& methods, int index) {
   lock lk(mu_);
+  method_ = &methods.binding(index);
+  method_index_ = index;
   start(op::accept);
   // Armed now, delivered only if the accept succeeds (then counted in on_accept).
   ctx_.AsyncNotifyWhenDone(&done_tag_);
-  service.RequestCall(&ctx_, &stream_, cq_, cq_, &accept_tag_);
+  methods.request(index, &ctx_, &read_buf_, &stream_, cq_, &accept_tag_);
+}
+
+void call_endpoint::post_accept(grpc::AsyncGenericService& unknown) {
+  lock lk(mu_);
+  start(op::accept);
+  ctx_.AsyncNotifyWhenDone(&done_tag_);
+  unknown.RequestCall(&ctx_, &stream_, cq_, cq_, &accept_tag_);
+}
+
+const std::string& call_endpoint::method() const {
+  return method_ ? method_->path : ctx_.method();
 }
 
 void call_endpoint::start(op) {
@@ -90,7 +104,7 @@ void call_endpoint::on_completion(op what, bool ok) {
 void call_endpoint::on_accept(lock& lk, bool ok) {
   if (!ok)
     return;  // the server is shutting down: no call
-  core_->post_accept(cq_);
+  core_->post_accept(cq_, method_index_);
   start(op::done);
   ++core_->live_calls;
   // Before any finish below: refusals carry the id too.
@@ -98,8 +112,7 @@ void call_endpoint::on_accept(lock& lk, bool ok) {
   ctx_.AddTrailingMetadata(request_id_key, request_id_);
   if (core_->log_mode != request_log::off)
     started_ = std::chrono::steady_clock::now();
-  auto it = core_->methods.find(ctx_.method());
-  if (it == core_->methods.end()) {
+  if (!method_) {
     finish_locked(lk, {grpc::StatusCode::UNIMPLEMENTED, "unknown method " + ctx_.method()});
     return;
   }
@@ -112,8 +125,7 @@ void call_endpoint::on_accept(lock& lk, bool ok) {
     return;
   }
   admitted_ = true;
-  method_ = &it->second;
-  if (core_->auth && !core_->auth->is_public(ctx_.method()))
+  if (core_->auth && !core_->auth->is_public(method_->path))
     authenticate(lk);
   else
     begin_call(lk);
@@ -147,11 +159,16 @@ void call_endpoint::admit_caller(lock& lk, auth_verdict v) {
 }
 
 void call_endpoint::begin_call(lock& lk) {
+  // Runs on this transport thread; the actor itself starts on a scheduler thread.
   if (reads_stream(method_->kind)) {
-    // Runs on this transport thread; the actor itself starts on a scheduler thread.
     actor_ = method_->spawn(core_->sys, shared_from_this(), nullptr);
+    start_read(lk);
+    return;
   }
-  start_read(lk);
+  ++msgs_in_;
+  bytes_in_ += static_cast<int64_t>(read_buf_.Length());
+  input_ended_ = true;  // the one request; gRPC checks there is no second
+  actor_ = method_->spawn(core_->sys, shared_from_this(), &read_buf_);
 }
 
 void call_endpoint::start_read(lock&) {
@@ -178,24 +195,16 @@ void call_endpoint::on_read(lock& lk, bool ok) {
   }
   ++msgs_in_;
   bytes_in_ += static_cast<int64_t>(read_buf_.Length());
-  if (!reads_stream(method_->kind)) {
-    input_ended_ = true;  // the one request; gRPC checks there is no second
-    actor_ = method_->spawn(core_->sys, shared_from_this(), &read_buf_);
-    return;
-  }
   ++unconsumed_;
   caf::anon_send(actor_, inbound{std::move(read_buf_)});
   read_buf_.Clear();
   read_more(lk);
 }
 
-void call_endpoint::on_read_end_check(lock& lk) {
+void call_endpoint::on_read_end_check(lock&) {
   if (done_ || finish_status_)
     return;
-  if (reads_stream(method_->kind))
-    caf::anon_send(actor_, end_of_input{});
-  else
-    finish_locked(lk, {grpc::StatusCode::INTERNAL, "the client sent no request message"});
+  caf::anon_send(actor_, end_of_input{});
 }
 
 void call_endpoint::consumed() {
@@ -228,7 +237,7 @@ bool call_endpoint::write(grpc::ByteBuffer msg) {
   // credit ran out; a handler answering each of them stays within this bound.
   if (unsent_ >= window + core_->cfg.read_window) {
     spdlog::error("{}: handler kept writing after its stream ran out of credit ({} queued); "
-                  "ending the call", ctx_.method(), unsent_);
+                  "ending the call", method(), unsent_);
     finish_locked(lk, {grpc::StatusCode::RESOURCE_EXHAUSTED, "stream producer overran its window"});
     return false;
   }
@@ -386,7 +395,7 @@ call_record call_endpoint::make_record(status_code code, std::string message) co
     std::chrono::steady_clock::now() - started_);
   call_record r;
   r.request_id = request_id_;
-  r.method = ctx_.method();
+  r.method = method();
   r.peer = ctx_.peer();
   if (caller_)
     r.user = caller_->user;
@@ -409,7 +418,7 @@ void call_endpoint::on_actor_exit(const caf::error& reason) {
     finish_locked(lk, {grpc::StatusCode::CANCELLED, "call cancelled by its handler"});
     return;
   }
-  spdlog::error("{}: call actor ended without finishing its call ({})", ctx_.method(),
+  spdlog::error("{}: call actor ended without finishing its call ({})", method(),
                 reason ? core_->sys.render(reason) : std::string("normal exit"));
   finish_locked(lk, {grpc::StatusCode::INTERNAL, "internal error"});
 }

@@ -18,9 +18,11 @@ namespace troupe {
 
 namespace {
 
-// Calls each transport thread keeps posted for acceptance, so a burst of new
-// calls never waits for a slot.
-constexpr int accepts_per_queue = 256;
+// Accepts each transport thread keeps posted per method, and for unknown
+// paths. Each accepted call posts the next at once; a burst beyond these waits
+// inside gRPC for a moment, not refused.
+constexpr int accepts_per_method = 16;
+constexpr int accepts_for_unknown = 2;
 
 std::string listen_address(const std::string& host, int port) {
   bool v6 = host.find(':') != std::string::npos && host.front() != '[';
@@ -129,7 +131,11 @@ void server::start() {
   auto address = listen_address(cfg_.host, cfg_.port);
   builder.AddListeningPort(address, credentials, &port_);
   add_connection_args(builder, cfg_);
-  builder.RegisterAsyncGenericService(&core_->generic);
+  for (auto& entry : core_->methods)
+    core_->raw.add(entry.second);
+  if (core_->raw.size() > 0)
+    builder.RegisterService(&core_->raw);
+  builder.RegisterAsyncGenericService(&core_->unknown);
   int threads = cfg_.transport_threads > 0 ? cfg_.transport_threads
                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < threads; ++i)
@@ -157,8 +163,12 @@ void server::start() {
   for (auto& name : service_names_)
     health_->set(name, true);
   for (auto& cq : cqs_) {
-    for (int i = 0; i < accepts_per_queue; ++i)
-      core_->post_accept(cq.get());
+    for (int index = 0; index < core_->raw.size(); ++index) {
+      for (int i = 0; i < accepts_per_method; ++i)
+        core_->post_accept(cq.get(), index);
+    }
+    for (int i = 0; i < accepts_for_unknown; ++i)
+      core_->post_accept(cq.get(), -1);
     threads_.emplace_back(serve_queue, cq.get());
   }
   spdlog::info("listening on {}{}", listen_address(cfg_.host, port_),

@@ -8,9 +8,13 @@
 
 namespace troupe::detail {
 
-void server_core::post_accept(grpc::ServerCompletionQueue* cq) {
+void server_core::post_accept(grpc::ServerCompletionQueue* cq, int index) {
   // Owned by itself while the accept is pending (see call_endpoint::start).
-  std::make_shared<call_endpoint>(shared_from_this(), cq)->post_accept(generic);
+  auto ep = std::make_shared<call_endpoint>(shared_from_this(), cq);
+  if (index >= 0)
+    ep->post_accept(raw, index);
+  else
+    ep->post_accept(unknown);
 }
 
 void server_core::endpoint_destroyed() {

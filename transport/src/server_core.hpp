@@ -14,6 +14,7 @@
 #include <grpcpp/generic/async_generic_service.h>
 
 #include "auth_gate.hpp"
+#include "raw_methods.hpp"
 #include "troupe/call_record.hpp"
 #include "troupe/config.hpp"
 #include "troupe/detail/method_binding.hpp"
@@ -27,7 +28,8 @@ struct server_core : std::enable_shared_from_this<server_core> {
   caf::actor_system& sys;
   const server_config cfg;
   std::unordered_map<std::string, method_binding> methods;
-  grpc::AsyncGenericService generic;
+  raw_methods raw;                      // every method in `methods`, for gRPC
+  grpc::AsyncGenericService unknown;    // calls to any other path
 
   std::atomic<int> inflight{0};        // admitted calls not yet done
   std::atomic<int> live_calls{0};      // accepted calls (admitted or not) not yet done
@@ -49,8 +51,9 @@ struct server_core : std::enable_shared_from_this<server_core> {
   // outside any endpoint's lock.
   void report(const call_record& r) const;
 
-  // Posts a fresh endpoint to accept the next call on `cq`.
-  void post_accept(grpc::ServerCompletionQueue* cq);
+  // Posts a fresh endpoint to accept the next call of raw method `index` on
+  // `cq`; index -1 accepts calls to unknown paths.
+  void post_accept(grpc::ServerCompletionQueue* cq, int index);
 
   // Bookkeeping when an endpoint is created or destroyed, or a call is done;
   // wakes a shutdown waiting for the counts to reach zero.

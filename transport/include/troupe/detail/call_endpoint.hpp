@@ -1,5 +1,5 @@
 // The transport's side of one call: a small state machine over grpc++'s
-// generic async stream. The call actor drives it through plain member calls
+// async stream of raw bytes. The call actor drives it through plain member calls
 // (never blocking: each at most starts one gRPC operation); gRPC completions
 // arrive on a transport thread and become messages to the actor.
 //
@@ -35,6 +35,7 @@ namespace troupe::detail {
 
 struct server_core;
 struct method_binding;
+class raw_methods;
 
 class call_endpoint : public std::enable_shared_from_this<call_endpoint> {
 public:
@@ -45,8 +46,13 @@ public:
 
   // -- called by the transport ------------------------------------------------
 
-  // Posts this endpoint to accept the next call on its completion queue.
-  void post_accept(grpc::AsyncGenericService& service);
+  // Posts this endpoint to accept the next call of method `index` on its
+  // completion queue.
+  void post_accept(raw_methods& methods, int index);
+
+  // Posts this endpoint to accept the next call to a path no service has; it
+  // answers UNIMPLEMENTED.
+  void post_accept(grpc::AsyncGenericService& unknown);
 
   // Routes one completion-queue event (a tag of some endpoint) to its endpoint.
   static void dispatch(void* tag, bool ok);
@@ -82,7 +88,8 @@ public:
 
   const grpc::GenericServerContext& context() const { return ctx_; }
   std::chrono::system_clock::time_point deadline() const;
-  const std::string& method() const { return ctx_.method(); }
+  // The method's path, "/package.Service/Method".
+  const std::string& method() const;
   // The client's x-request-id, or the one generated for the call.
   const std::string& request_id() const { return request_id_; }
   // The caller its API key named; nullptr when anonymous. Set before the
@@ -152,7 +159,9 @@ private:
   mutable std::mutex mu_;
   std::shared_ptr<call_endpoint> self_ref_;  // set while operations are in flight
   int ops_in_flight_ = 0;
+  // Null for a call to an unknown path; index -1 then too.
   const method_binding* method_ = nullptr;
+  int method_index_ = -1;
   caf::actor actor_;
   bool admitted_ = false;
   bool done_ = false;  // gRPC's done notification arrived
@@ -169,7 +178,7 @@ private:
   int64_t bytes_out_ = 0;
   std::optional<call_record> record_;  // status and timing, from the done notification
 
-  // Reading.
+  // Reading: a unary or server-stream call's request arrives with the accept.
   grpc::ByteBuffer read_buf_;
   bool reading_ = false;
   bool input_ended_ = false;
