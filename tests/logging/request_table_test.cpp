@@ -40,7 +40,6 @@ protected:
   void TearDown() override {
     server_.reset();
     pool_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void serve(request_log mode, const request_log_writer& writer) {
@@ -77,10 +76,21 @@ protected:
     return result;
   }
 
+  // Removes the database folder after sys_ is gone: the pool's workers close
+  // their connections (and SQLite its -wal and -shm files) until then.
+  struct folder_remover {
+    std::string& dir;
+    ~folder_remover() {
+      if (!dir.empty())
+        std::filesystem::remove_all(dir);
+    }
+  };
+
   log_capture capture_;
+  std::string dir_;
+  folder_remover remove_dir_{dir_};
   caf::actor_system_config caf_cfg_;
   caf::actor_system sys_{caf_cfg_};
-  std::string dir_;
   std::optional<db::pool> pool_;
   std::unique_ptr<test_server> server_;
 };
