@@ -288,38 +288,58 @@ void call_endpoint::add_trailing_metadata(const std::string& key, const std::str
     ctx_.AddTrailingMetadata(key, value);
 }
 
-void call_endpoint::pump_sends(lock&) {
+void call_endpoint::pump_sends(lock& lk) {
   if (sending_ || done_)
     return;
+  enum class send { metadata, write, write_and_finish, finish } what;
+  grpc::ByteBuffer msg;
+  grpc::Status status;
   if (metadata_wanted_ && !metadata_sent_) {
     metadata_sent_ = true;
-    sending_ = true;
-    send_is_write_ = false;
-    start(op::send);
-    stream_.SendInitialMetadata(&send_tag_);
-    return;
-  }
-  if (!outbox_.empty()) {
-    sending_ = true;
-    send_is_write_ = true;
-    start(op::send);
-    grpc::ByteBuffer msg = std::move(outbox_.front());
+    what = send::metadata;
+  } else if (!outbox_.empty()) {
+    msg = std::move(outbox_.front());
     outbox_.pop_front();
     in_flight_bytes_ = msg.Length();
+    what = send::write;
     if (outbox_.empty() && finish_status_ && finish_status_->ok()) {
       finish_started_ = true;
-      stream_.WriteAndFinish(msg, grpc::WriteOptions(), *finish_status_, &send_tag_);
-    } else {
-      stream_.Write(msg, &send_tag_);
+      status = *finish_status_;
+      what = send::write_and_finish;
     }
+  } else if (finish_status_ && !finish_started_) {
+    finish_started_ = true;
+    status = *finish_status_;
+    what = send::finish;
+  } else {
     return;
   }
-  if (finish_status_ && !finish_started_) {
-    finish_started_ = true;
-    sending_ = true;
-    send_is_write_ = false;
-    start(op::send);
-    stream_.Finish(*finish_status_, &send_tag_);
+  sending_ = true;
+  send_is_write_ = what == send::write || what == send::write_and_finish;
+  start(op::send);
+  // Started outside the lock: grpc++ may write to the socket on this thread
+  // right away, and the call's other thread (actor or transport) should not
+  // wait for that. sending_ keeps this the only send in flight.
+  ++starting_;
+  lk.unlock();
+  switch (what) {
+    case send::metadata:
+      stream_.SendInitialMetadata(&send_tag_);
+      break;
+    case send::write:
+      stream_.Write(msg, &send_tag_);
+      break;
+    case send::write_and_finish:
+      stream_.WriteAndFinish(msg, grpc::WriteOptions(), status, &send_tag_);
+      break;
+    case send::finish:
+      stream_.Finish(status, &send_tag_);
+      break;
+  }
+  lk.lock();
+  if (--starting_ == 0 && done_unreported_) {
+    done_unreported_ = false;
+    core_->call_done(admitted_);
   }
 }
 
@@ -357,7 +377,12 @@ void call_endpoint::on_done(lock&) {
     if (actor_)
       caf::anon_send<caf::message_priority::high>(actor_, cancelled{reason});
   }
-  core_->call_done(admitted_);
+  // The server closes its queues once every call is done: a send decided
+  // before this notification but still being started must get there first.
+  if (starting_ > 0)
+    done_unreported_ = true;
+  else
+    core_->call_done(admitted_);
   // Not cancelled means gRPC sent our Finish, so finish_status_ is what the
   // client got.
   auto code = cancelled_ ? (reason == cancel_reason::deadline ? status_code::DEADLINE_EXCEEDED

@@ -7,8 +7,9 @@
 //  - at most one read and one send operation (metadata, write or finish) in
 //    flight, as grpc++ requires;
 //  - exactly one Finish per admitted call, or none when gRPC ended it first;
-//  - no operation is started after the done notification, so nothing reaches
-//    a completion queue that is shutting down;
+//  - no operation is decided after the done notification; a send decided
+//    before it and started outside the lock delays the call's "done" count,
+//    so nothing reaches a completion queue that is shutting down;
 //  - the endpoint keeps itself alive while any gRPC operation is in flight.
 #pragma once
 
@@ -198,6 +199,8 @@ private:
   bool paused_ = false;
   std::optional<grpc::Status> finish_status_;
   bool finish_started_ = false;
+  int starting_ = 0;               // sends decided, being started outside the lock
+  bool done_unreported_ = false;   // done arrived while starting_ > 0
 };
 
 }  // namespace troupe::detail
