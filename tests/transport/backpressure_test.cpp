@@ -62,6 +62,7 @@ TEST(backpressure, server_stream_to_a_client_that_never_reads_stays_bounded) {
 long produced_for_non_reader(int write_window_bytes) {
   auto p = std::make_shared<probe>();
   auto cfg = local_config();
+  cfg.write_window = 32;
   cfg.write_window_bytes = write_window_bytes;
   test_server server{[&](troupe::server& s) { s.add(probe_service(p)); }, cfg};
   auto stub = server.bench();

@@ -41,7 +41,7 @@ struct server_config {
   // Threads polling gRPC completion queues; 0 means one per core.
   int transport_threads = 0;
   // Messages a stream may have queued for sending before its producer is paused.
-  int write_window = 32;
+  int write_window = 128;
   // Bytes a stream may have queued before its producer is paused.
   int write_window_bytes = 1024 * 1024;
   // Messages read ahead of a handler on client streams.
