@@ -96,9 +96,9 @@ TEST(backpressure, slow_client_stream_handler_slows_its_client) {
   auto cfg = local_config();
   test_server server{[&](troupe::server& s) { s.add(probe_service(p)); }, cfg};
   auto stub = server.bench();
-  const int n = 300;
+  const int n = 600;
   Payload msg;
-  msg.mutable_data()->assign(128 * 1024, 's');  // 300 x 128 KiB = 38 MiB in all
+  msg.mutable_data()->assign(128 * 1024, 's');  // 600 x 128 KiB = 75 MiB in all
   grpc::ClientContext ctx;
   Summary sum;
   auto writer = stub->ClientStream(&ctx, &sum);
@@ -111,9 +111,10 @@ TEST(backpressure, slow_client_stream_handler_slows_its_client) {
   std::cout << "client was " << ahead << " messages ahead when its writes returned; at most "
             << p->max_unfinished << " requests held by the actor\n";
   // Without flow control the client would finish writing almost at once,
-  // ~300 ahead; with it, only what HTTP/2 windows buffer (measured 5-8 MiB,
-  // as gRPC's bandwidth probing grows them: ~40-60 messages).
-  EXPECT_LT(ahead, n / 2);
+  // ~600 ahead; with it, only what HTTP/2 windows and socket buffers hold,
+  // which gRPC's bandwidth probing and the kernel grow as data flows
+  // (measured 30-243 messages, 4-30 MiB).
+  EXPECT_LT(ahead, n * 2 / 3);
   // Reads stop while the actor is busy: it never holds more than the window.
   EXPECT_LE(p->max_unfinished.load(), static_cast<size_t>(cfg.read_window));
 }

@@ -294,6 +294,7 @@ void call_endpoint::pump_sends(lock& lk) {
   enum class send { metadata, write, write_and_finish, finish } what;
   grpc::ByteBuffer msg;
   grpc::Status status;
+  bool more_queued = false;
   if (metadata_wanted_ && !metadata_sent_) {
     metadata_sent_ = true;
     what = send::metadata;
@@ -302,6 +303,10 @@ void call_endpoint::pump_sends(lock& lk) {
     outbox_.pop_front();
     in_flight_bytes_ = msg.Length();
     what = send::write;
+    // With more queued behind it, gRPC may hold this message and send it in
+    // one go with the next ones (one syscall for many small messages); the
+    // last write before an empty outbox goes out at once.
+    more_queued = !outbox_.empty();
     if (outbox_.empty() && finish_status_ && finish_status_->ok()) {
       finish_started_ = true;
       status = *finish_status_;
@@ -327,7 +332,7 @@ void call_endpoint::pump_sends(lock& lk) {
       stream_.SendInitialMetadata(&send_tag_);
       break;
     case send::write:
-      stream_.Write(msg, &send_tag_);
+      stream_.Write(msg, more_queued ? grpc::WriteOptions().set_buffer_hint() : grpc::WriteOptions(), &send_tag_);
       break;
     case send::write_and_finish:
       stream_.WriteAndFinish(msg, grpc::WriteOptions(), status, &send_tag_);
