@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <filesystem>
 #include <fstream>
 #include <regex>
 
 #include "bench/v1/bench.grpc.pb.h"
+#include "support/temp_folder.hpp"
 #include "support/test_server.hpp"
 #include "troupe_process.hpp"
 
@@ -20,16 +20,11 @@ using namespace std::chrono_literals;
 class apikey : public ::testing::Test {
 protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/troupe-apikey-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir = tmpl;
-    config = dir + "/troupe.toml";
     std::ofstream(config) << "[server]\nport = 0\nshutdown_grace_s = 1\ntransport_threads = 1\n"
                              "[scheduler]\nmax_threads = 2\n"
-                             "[database]\nurl = \"sqlite://" << dir << "/troupe.db\"\nworkers = 2\n"
+                             "[database]\nurl = \"sqlite://" << dir / "troupe.db" << "\"\nworkers = 2\n"
                              "[auth]\nrequire_auth = true\ncache_ttl_s = 0.5\n";
   }
-  void TearDown() override { std::filesystem::remove_all(dir); }
 
   struct run_result {
     int code = -1;
@@ -71,8 +66,8 @@ protected:
     return {};
   }
 
-  std::string dir;
-  std::string config;
+  temp_folder dir{"troupe-apikey"};
+  std::string config = dir / "troupe.toml";
 };
 
 TEST_F(apikey, a_created_key_serves_is_counted_and_revoked) {

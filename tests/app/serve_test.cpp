@@ -4,7 +4,6 @@
 
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +11,7 @@
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "support/temp_folder.hpp"
 #include "support/test_server.hpp"
 #include "troupe_process.hpp"
 
@@ -25,15 +25,10 @@ using namespace std::chrono_literals;
 class serve : public ::testing::Test {
 protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/troupe-serve-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir = tmpl;
-    path = dir + "/troupe.toml";
     std::ofstream(path) << "[server]\nport = 0\nshutdown_grace_s = 1\ntransport_threads = 1\n"
                            "[scheduler]\nmax_threads = 2\n"
-                           "[database]\nurl = \"sqlite://" << dir << "/troupe.db\"\n";
+                           "[database]\nurl = \"sqlite://" << dir / "troupe.db" << "\"\n";
   }
-  void TearDown() override { std::filesystem::remove_all(dir); }
 
   static std::shared_ptr<grpc::Channel> channel(int port) {
     return grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
@@ -63,8 +58,8 @@ protected:
     return answered && st.ok() ? grpc::StatusCode::OK : st.error_code();
   }
 
-  std::string dir;
-  std::string path;
+  temp_folder dir{"troupe-serve"};
+  std::string path = dir / "troupe.toml";
 };
 
 TEST_F(serve, sigterm_ends_idle_streams_with_a_status_and_exits_0_within_the_grace) {

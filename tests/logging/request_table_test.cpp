@@ -2,8 +2,6 @@
 // flushed after server shutdown; a full queue drops and counts, never blocks.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -17,6 +15,7 @@
 #include "bench/v1/bench.grpc.pb.h"
 #include "log_capture.hpp"
 #include "support/probe_service.hpp"
+#include "support/temp_folder.hpp"
 #include "support/test_server.hpp"
 
 namespace troupe::test {
@@ -29,11 +28,8 @@ using row = std::tuple<std::string, int64_t, int64_t, int64_t>;  // request_id, 
 class request_table : public ::testing::Test {
 protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/troupe-request-log-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     database_config cfg;
-    cfg.url = "sqlite://" + dir_ + "/troupe.db";
+    cfg.url = "sqlite://" + dir_ / "troupe.db";
     cfg.workers = 1;
     pool_.emplace(db::pool::start(sys_, cfg, request_log_migrations(cfg.url)));
   }
@@ -76,19 +72,10 @@ protected:
     return result;
   }
 
-  // Removes the database folder after sys_ is gone: the pool's workers close
-  // their connections (and SQLite its -wal and -shm files) until then.
-  struct folder_remover {
-    std::string& dir;
-    ~folder_remover() {
-      if (!dir.empty())
-        std::filesystem::remove_all(dir);
-    }
-  };
-
   log_capture capture_;
-  std::string dir_;
-  folder_remover remove_dir_{dir_};
+  // Removed after sys_ is gone: the pool's workers close their connections
+  // (and SQLite its -wal and -shm files) until then.
+  temp_folder dir_{"troupe-request-log"};
   caf::actor_system_config caf_cfg_;
   caf::actor_system sys_{caf_cfg_};
   std::optional<db::pool> pool_;

@@ -23,6 +23,7 @@
 #include "app/troupe_process.hpp"
 #include "demo/v1/events.grpc.pb.h"
 #include "demo/v1/users.grpc.pb.h"
+#include "support/temp_folder.hpp"
 
 namespace troupe::test {
 namespace {
@@ -264,15 +265,6 @@ private:
 // A temp folder with a config serving the demo on an SQLite file in it.
 class sigterm_load : public ::testing::Test {
 protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/troupe-sigterm-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir = tmpl;
-    db_path = dir / "demo.db";
-    config_path = dir / "troupe.toml";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir); }
-
   // One database worker (SQLite has one writer anyway): calls queue for it
   // inside the server, admitted, so the signal finds them there rather than
   // still in the client's or the kernel's buffers.
@@ -322,9 +314,9 @@ protected:
     return users;
   }
 
-  std::filesystem::path dir;
-  std::filesystem::path db_path;
-  std::filesystem::path config_path;
+  temp_folder dir{"troupe-sigterm"};
+  std::filesystem::path db_path = dir / "demo.db";
+  std::filesystem::path config_path = dir / "troupe.toml";
 };
 
 // A status the server sent, not one the client made up when the connection or
