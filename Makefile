@@ -3,10 +3,13 @@
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 CONFIG ?= config/troupe.toml
 CTEST_TIMEOUT ?= 300
 
-.PHONY: bootstrap build run test asan bench clean
+.PHONY: bootstrap build run test asan tsan fuzz soak bench clean
 
 bootstrap:
 	@bash .ci/bootstrap
@@ -27,7 +30,7 @@ test: build
 # The tests under AddressSanitizer + UndefinedBehaviorSanitizer (suppressions in
 # tests/sanitizers/, each one commented).
 asan: bootstrap
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTROUPE_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTROUPE_SANITIZE=address
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -35,9 +38,35 @@ asan: bootstrap
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/tests/sanitizers/ubsan.supp \
 	  ctest --output-on-failure --timeout $(CTEST_TIMEOUT) -j $(JOBS)
 
+# The transport, shutdown, auth and database suites under ThreadSanitizer
+# (suppressions in tests/sanitizers/tsan.supp, each one commented).
+TSAN_TESTS := transport_tests shutdown_tests troupe_auth_tests troupe_db_tests troupe_db_call_tests
+# Only those are built: leave out what the build did not make.
+TSAN_EXCLUDE := _NOT_BUILT|^cli_|^fuzz_
+tsan: bootstrap
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTROUPE_SANITIZE=thread
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TESTS)
+	cd $(TSAN_BUILD) && \
+	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/sanitizers/tsan.supp \
+	  ctest --output-on-failure --timeout $(CTEST_TIMEOUT) -j $(JOBS) -E '$(TSAN_EXCLUDE)'
+
+# Each fuzz target (tests/fuzz) for FUZZ_SECONDS under libFuzzer, ASan and UBSan.
+fuzz: bootstrap
+	@bash .ci/bootstrap fuzz
+	CXX=clang++ CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTROUPE_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target troupe_fuzzers
+	bash tests/fuzz/run.sh $(FUZZ_BUILD)/bin $(FUZZ_SECONDS)
+
+# Mixed load with cancels, timeouts and dropped connections for SOAK_SECONDS;
+# memory, descriptors, threads and actors must end within 5 % of warm-up.
+SOAK_SECONDS ?= 1800
+soak: build
+	cmake --build $(BUILD) -j $(JOBS) --target troupe_soak
+	TROUPE_SOAK_SECONDS=$(SOAK_SECONDS) $(BUILD)/bin/troupe_soak
+
 bench: build
 	@bash .ci/bootstrap bench
 	bash bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

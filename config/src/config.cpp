@@ -25,6 +25,21 @@ std::string name(std::string_view section, std::string_view key) {
 
 }  // namespace
 
+config_error::config_error(const std::string& message) : std::runtime_error([&] {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string line;
+  line.reserve(message.size());
+  for (unsigned char c : message) {
+    if (c == '\n')
+      line += "\\n";
+    else if (c < 0x20 || c == 0x7f)
+      line += std::string("\\x") + hex[c >> 4] + hex[c & 0xf];
+    else
+      line += static_cast<char>(c);
+  }
+  return line;
+}()) {}
+
 config parse_config(std::string_view text, const std::string& source) {
   toml::table root;
   try {

@@ -119,6 +119,15 @@ TEST(config, syntax_error_names_file_line_and_column) {
   EXPECT_NE(err.find("TOML syntax error"), std::string::npos) << err;
 }
 
+// Found by fuzz_config (tests/fuzz/corpus/fuzz_config/newline_in_syntax_error):
+// toml++ quotes the character it choked on, a newline included.
+TEST(config, a_syntax_error_at_a_control_character_is_still_one_line) {
+  auto err = error_of("[server]\nshutdown_grace_s = i\ns\n");
+  EXPECT_EQ(err.rfind("t.toml:2:", 0), 0u) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+  EXPECT_NE(err.find("\\n"), std::string::npos) << err;
+}
+
 TEST(config, unknown_key_is_an_error_with_a_suggestion) {
   EXPECT_EQ(error_of("[server]\nprot = 1\n"),
             "t.toml:2:1: [server] prot: unknown key (did you mean 'port'?)");

@@ -111,9 +111,11 @@ struct config {
 // A configuration that cannot be used; what() is one line naming where the
 // value came from and the key: "troupe.toml:3:1: [server] prot: unknown key ...",
 // "TROUPE_SERVER_PORT: [server] port: expected an integer (got 'x')".
+// Control characters from the input (a newline inside a quoted value, say)
+// are shown escaped, so the message stays one line whatever the file holds.
 class config_error : public std::runtime_error {
 public:
-  using std::runtime_error::runtime_error;
+  explicit config_error(const std::string& message);
 };
 
 // Reads and validates a TOML file. Throws config_error.
