@@ -71,8 +71,7 @@ void serve_queue(grpc::ServerCompletionQueue* cq) {
 }  // namespace
 
 server::server(caf::actor_system& sys, const server_config& cfg, const tls_config& tls)
-    : sys_(sys),
-      cfg_(cfg),
+    : cfg_(cfg),
       tls_(tls),
       core_(std::make_shared<detail::server_core>(sys, cfg)),
       health_(std::make_shared<detail::health_state>()) {

@@ -102,7 +102,6 @@ public:
   counters stats() const;
 
 private:
-  caf::actor_system& sys_;
   server_config cfg_;
   tls_config tls_;
   std::shared_ptr<detail::server_core> core_;
