@@ -114,6 +114,12 @@ TEST(compression, a_gzip_bomb_is_refused_unimplemented_and_never_inflated) {
   EXPECT_TRUE(unary(port, method, empty, GRPC_COMPRESS_NONE).ok());
   troupe.signal(SIGTERM);
   EXPECT_EQ(troupe.wait_exit(10s), 0) << troupe.stderr_text();
+  // One log line per refused call (gRPC's own, through Troupe's log).
+  auto err = troupe.stderr_text();
+  size_t lines = 0;
+  for (size_t at = 0; (at = err.find("Compression algorithm 'gzip' is disabled", at)) != std::string::npos; ++at)
+    ++lines;
+  EXPECT_EQ(lines, 3u) << err;
 }
 
 }  // namespace

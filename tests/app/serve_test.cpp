@@ -200,8 +200,9 @@ TEST_F(serve, json_log_lines_stay_valid_utf8_json_whatever_bytes_a_client_sends)
   ASSERT_NE(port, 0) << troupe.stderr_text();
   // A method path with bytes that are not UTF-8 (a lone continuation byte, an
   // overlong form, 0xff), a control character, a quote and a backslash; a
-  // request id with JSON's special characters (metadata values cannot carry
-  // more: gRPC clients and the server allow only visible ASCII in them).
+  // request id with JSON's special characters (a gRPC client sends no more
+  // than visible ASCII in metadata values; the formatter does not care where
+  // the bytes came from).
   const std::string method = "/x.Y/bad\x80\xc0\xaf\xff\x01\"\\end";
   grpc::GenericStub generic(channel(port));
   grpc::ClientContext ctx;
