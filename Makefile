@@ -21,7 +21,7 @@ build: bootstrap $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	@mkdir -p var
+	@mkdir -p -m 700 var
 	$(BUILD)/bin/troupe serve --config $(CONFIG)
 
 test: build

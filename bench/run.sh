@@ -153,7 +153,7 @@ start_server() {
       # A fresh SQLite database each run, so no run inherits another's rows.
       rm -rf "$tmp/troupe"
       mkdir -p "$tmp/troupe/var"
-      printf '[server]\nhost = "127.0.0.1"\nport = 0\n' >"$tmp/troupe/troupe.toml"
+      printf '[server]\nhost = "127.0.0.1"\nport = 0\nbench_service = true\n' >"$tmp/troupe/troupe.toml"
       local settings
       read -r -a settings <<<"${troupe_env[$2]:-}"
       [[ $2 != *-pg* ]] || settings+=("TROUPE_DATABASE_URL=$pg_url")

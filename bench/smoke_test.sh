@@ -77,7 +77,7 @@ stop_server
 if [[ -n $troupe_bin ]]; then
   # Troupe keeps its SQLite database under ./var of its working folder.
   mkdir -p "$tmp/troupe/var"
-  printf '[server]\nhost = "127.0.0.1"\nport = 0\n' >"$tmp/troupe/troupe.toml"
+  printf '[server]\nhost = "127.0.0.1"\nport = 0\nbench_service = true\n' >"$tmp/troupe/troupe.toml"
   start_server troupe "$tmp/troupe" "$troupe_bin" serve --config troupe.toml
   for scenario in db db-saturation; do
     timeout 60 "$client_bin" --target "127.0.0.1:$port" --smoke --scenario "$scenario" \

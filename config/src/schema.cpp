@@ -204,6 +204,7 @@ const std::vector<field>& fields() {
     make_field("server", "shutdown_grace_s", &C::server, &S::shutdown_grace_s, seconds(3600)),
     make_field("server", "reflection", &C::server, &S::reflection),
     make_field("server", "health_check", &C::server, &S::health_check),
+    make_field("server", "bench_service", &C::server, &S::bench_service),
     make_field("server", "debug", &C::server, &S::debug),
     make_field("server", "transport_threads", &C::server, &S::transport_threads, in_range(0, 256)),
     make_field("server", "write_window", &C::server, &S::write_window, in_range(1, 65536)),

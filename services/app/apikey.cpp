@@ -1,5 +1,6 @@
 #include "apikey.hpp"
 
+#include <charconv>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -62,6 +63,16 @@ std::string when(std::optional<wall_clock::time_point> t) {
   return out.str();
 }
 
+// --expires as a number of days, or nullopt when it is not a whole number
+// from 1 to max_expires_days.
+std::optional<int> parse_days(const std::string& text) {
+  int days = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), days);
+  if (ec != std::errc() || end != text.data() + text.size() || days < 1 || days > max_expires_days)
+    return std::nullopt;
+  return days;
+}
+
 const char* state_of(const api_key_info& k) {
   if (k.revoked_at)
     return "revoked";
@@ -73,10 +84,17 @@ const char* state_of(const api_key_info& k) {
 }  // namespace
 
 int apikey_create(const troupe::config& cfg, const std::string& user, const std::string& name,
-                  std::optional<int> expires_days) {
+                  const std::optional<std::string>& expires_days) {
   std::optional<wall_clock::time_point> expires;
-  if (expires_days)
-    expires = wall_clock::now() + std::chrono::hours(24) * *expires_days;
+  if (expires_days) {
+    auto days = parse_days(*expires_days);
+    if (!days) {
+      std::cerr << "troupe: --expires: expected whole days from 1 to " << max_expires_days << " (got '"
+                << *expires_days << "')" << std::endl;
+      return 2;
+    }
+    expires = wall_clock::now() + std::chrono::hours(24) * *days;
+  }
   return with_database(
     cfg, [=](troupe::db::connection& c) { return create_api_key(c, user, name, expires); },
     [&](const new_api_key& k) {

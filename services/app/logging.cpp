@@ -1,8 +1,9 @@
 #include "logging.hpp"
 
-#include <cstdio>
 #include <memory>
+#include <string>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -11,43 +12,37 @@ namespace troupe::app {
 
 namespace {
 
-// The message as the inside of a JSON string: spdlog's patterns do not escape.
-class json_escaped_message : public spdlog::custom_flag_formatter {
+// One JSON object per line, built by nlohmann-json: log messages carry bytes
+// clients chose (method paths, status messages, gRPC's own reports), and
+// invalid UTF-8 among them becomes U+FFFD instead of breaking the line.
+class json_formatter final : public spdlog::formatter {
 public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    for (char c : msg.payload) {
-      switch (c) {
-        case '"': dest.append(std::string_view("\\\"")); break;
-        case '\\': dest.append(std::string_view("\\\\")); break;
-        case '\n': dest.append(std::string_view("\\n")); break;
-        case '\r': dest.append(std::string_view("\\r")); break;
-        case '\t': dest.append(std::string_view("\\t")); break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            dest.append(std::string_view(buf));
-          } else {
-            dest.push_back(c);
-          }
-      }
-    }
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    spdlog::memory_buf_t time;
+    time_.format(msg, time);
+    auto level = spdlog::level::to_string_view(msg.level);
+    nlohmann::ordered_json line = {
+      {"time", std::string(time.data(), time.size())},
+      {"level", std::string(level.data(), level.size())},
+      {"message", std::string(msg.payload.data(), msg.payload.size())},
+    };
+    auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    text.push_back('\n');
+    dest.append(text.data(), text.data() + text.size());
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<json_escaped_message>();
-  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<json_formatter>(); }
+
+private:
+  spdlog::pattern_formatter time_{"%Y-%m-%dT%H:%M:%S.%e%z", spdlog::pattern_time_type::local, ""};
 };
 
 }  // namespace
 
 void setup_logging(const logging_config& cfg) {
   auto logger = spdlog::stderr_color_mt("troupe");
-  if (cfg.format == "json") {
-    auto formatter = std::make_unique<spdlog::pattern_formatter>();
-    formatter->add_flag<json_escaped_message>('*').set_pattern(
-      R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%*"})");
-    logger->set_formatter(std::move(formatter));
-  }
+  if (cfg.format == "json")
+    logger->set_formatter(std::make_unique<json_formatter>());
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(cfg.level));
 }

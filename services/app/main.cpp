@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include <troupe/config.hpp>
+#include <troupe/db/redact.hpp>
 
 #include "apikey.hpp"
 #include "logging.hpp"
@@ -76,12 +77,13 @@ int main(int argc, char** argv) {
   auto* apikey = app.add_subcommand("apikey", "Create, list and revoke API keys");
   apikey->require_subcommand(1);
   std::string key_user, key_name, key_prefix;
-  std::optional<int> key_expires;
+  std::optional<std::string> key_expires;  // checked by apikey_create, in one line
   auto* create = apikey->add_subcommand("create", "Create a key and print it (once)");
   create->add_option("--user", key_user, "The user the key belongs to (created if new)")->required();
   create->add_option("--name", key_name, "A label for the key");
-  create->add_option("--expires", key_expires, "Days until the key expires (default: never)")
-    ->check(CLI::PositiveNumber);
+  create->add_option("--expires", key_expires, "Days until the key expires, 1 to " +
+                                                  std::to_string(troupe::app::max_expires_days) +
+                                                  " (default: never)");
   auto* list = apikey->add_subcommand("list", "List keys: prefix, user, use and state");
   auto* revoke = apikey->add_subcommand("revoke", "Revoke the key with this prefix");
   revoke->add_option("prefix", key_prefix, "The key's 8-digit prefix (see list)")->required();
@@ -92,7 +94,11 @@ int main(int argc, char** argv) {
 
   try {
     if (*check) {
-      std::cout << troupe::to_toml(effective_config(check_path, {}));
+      // Shown, so without the database password (the output lands in
+      // terminals, tickets and CI logs).
+      auto cfg = effective_config(check_path, {});
+      cfg.database.url = troupe::db::redact(cfg.database.url);
+      std::cout << troupe::to_toml(cfg);
       return 0;
     }
     auto cfg = effective_config(config_path, flags);

@@ -48,6 +48,9 @@ void warn_if_open(const troupe::config& cfg) {
                  "(set [auth] require_auth = true and create keys with `troupe apikey create`)");
   else if (!cfg.auth.require_auth)
     spdlog::warn("[auth] require_auth is off: calls without an API key are let through anonymously");
+  if (cfg.server.bench_service)
+    spdlog::warn("[server] bench_service is on: bench.v1.Bench is served, whose calls allocate up to "
+                 "max_send_message_bytes each and can hold database workers (for load tests only)");
 }
 
 // One line with what the flags and environment most often change.
@@ -98,7 +101,8 @@ int serve(const troupe::config& cfg) {
     keys = std::make_shared<troupe::api_key_checker>(sys, pool->actor(), cfg.auth);
     srv.set_auth(cfg.auth, keys);
   }
-  srv.add(services::bench_service(pool->actor()));
+  if (cfg.server.bench_service)
+    srv.add(services::bench_service(pool->actor(), cfg.server.max_send_message_bytes));
   srv.add(services::users_service(pool->actor(), cfg.auth.checks_keys()));
   srv.add(services::events_service(sys, pool->actor()));
   srv.add(services::logs_service(pool->actor()));

@@ -11,7 +11,10 @@
 #include <charconv>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <string_view>
+
+#include <google/protobuf/io/coded_stream.h>
 
 #include "bench/v1/bench.pb.h"
 
@@ -82,7 +85,13 @@ caf::behavior unary(caf::actor pool, troupe::unary_actor<Payload, Payload> self)
   };
 }
 
-caf::behavior server_stream(troupe::server_stream_actor<StreamRequest, Payload> self) {
+// The encoded size of a Payload carrying `size` bytes: field tag, length, data.
+int64_t payload_bytes(int32_t size) {
+  return 1 + google::protobuf::io::CodedOutputStream::VarintSize32(static_cast<uint32_t>(size)) + int64_t{size};
+}
+
+caf::behavior server_stream(int max_send_message_bytes,
+                            troupe::server_stream_actor<StreamRequest, Payload> self) {
   struct producer {
     int remaining = 0;
     Payload payload;
@@ -103,6 +112,12 @@ caf::behavior server_stream(troupe::server_stream_actor<StreamRequest, Payload> 
         return self.send_initial_metadata();  // idle: hold until cancelled
       if (req.size() < 0)
         return self.fail(troupe::invalid_argument("size must not be negative"));
+      // Checked before the payload is built: gRPC would refuse to send it
+      // anyway, after the server had allocated it.
+      if (payload_bytes(req.size()) > max_send_message_bytes)
+        return self.fail(troupe::invalid_argument(
+          "size " + std::to_string(req.size()) + ": the messages would exceed the server's " +
+          "max_send_message_bytes (" + std::to_string(max_send_message_bytes) + ")"));
       p->remaining = req.count();
       p->payload.mutable_data()->assign(static_cast<size_t>(req.size()), 'x');
       produce();
@@ -131,10 +146,11 @@ caf::behavior bidi(troupe::bidi_actor<Payload, Payload> self) {
 
 }  // namespace
 
-troupe::service bench_service(caf::actor pool) {
+troupe::service bench_service(caf::actor pool, int max_send_message_bytes) {
   troupe::service svc{"bench.v1.Bench"};
   svc.unary<Payload, Payload>("Unary", [pool](auto self) { return unary(pool, self); });
-  svc.server_stream<StreamRequest, Payload>("ServerStream", server_stream);
+  svc.server_stream<StreamRequest, Payload>(
+    "ServerStream", [max_send_message_bytes](auto self) { return server_stream(max_send_message_bytes, self); });
   svc.client_stream<Payload, Summary>("ClientStream", client_stream);
   svc.bidi<Payload, Payload>("Bidi", bidi);
   return svc;

@@ -85,7 +85,7 @@ TEST_F(apikey, a_created_key_serves_is_counted_and_revoked) {
   EXPECT_NE(line.find("active"), std::string::npos) << line;
   EXPECT_EQ(line.find(key), std::string::npos) << "list must never show the key";
 
-  troupe_process server({"serve", "--config", config});
+  troupe_process server({"serve", "--config", config}, {"TROUPE_SERVER_BENCH_SERVICE=true"});
   int port = server.wait_listening();
   ASSERT_GT(port, 0) << server.stderr_text();
   EXPECT_EQ(unary(port, ""), grpc::StatusCode::UNAUTHENTICATED);
@@ -116,6 +116,22 @@ TEST_F(apikey, bad_prefixes_are_one_line_errors) {
   auto r = run({"create"});  // no --user
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("--user"), std::string::npos) << r.err;
+}
+
+TEST_F(apikey, an_expiry_too_far_or_not_a_whole_number_of_days_is_a_one_line_error) {
+  // 2000000000 days fits an int but not the clock: it used to wrap to 1738.
+  for (auto* days : {"1e30", "99999999999999999999", "2000000000", "36501", "0", "-5", "7x"}) {
+    auto r = run({"create", "--user", "alice", "--expires", days});
+    EXPECT_NE(r.code, 0) << days << ": " << r.out;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << days << ": " << r.err;
+    EXPECT_NE(r.err.find("--expires"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(days), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("API key"), std::string::npos) << days << ": " << r.out;
+  }
+  auto longest = run({"create", "--user", "alice", "--expires", "36500"});
+  EXPECT_EQ(longest.code, 0) << longest.err;
+  auto list = run({"list"});
+  EXPECT_EQ(std::count(list.out.begin(), list.out.end(), '\n'), 2) << "only the 36500-day key: " << list.out;
 }
 
 }  // namespace

@@ -27,6 +27,9 @@ public:
 
   void signal(int sig);
 
+  // The process id while it runs (for /proc/PID/...), -1 once it has exited.
+  pid_t pid() const { return pid_; }
+
   // The exit code once the process exits normally within `timeout`.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 

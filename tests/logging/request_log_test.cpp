@@ -2,11 +2,16 @@
 // finished call (every RPC kind, cancels and refusals) with its counts.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <future>
 #include <map>
+#include <set>
+#include <utility>
+#include <vector>
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include "bench/bench_service.hpp"
 #include "bench/v1/bench.grpc.pb.h"
 #include "log_capture.hpp"
 #include "support/probe_service.hpp"
@@ -217,6 +222,95 @@ TEST_F(request_log_test, errors_logs_only_calls_that_did_not_end_ok) {
   EXPECT_EQ(field(lines["bad"], "status"), "NOT_FOUND");
   EXPECT_EQ(field(lines["unknown-method"], "status"), "UNIMPLEMENTED");
   EXPECT_EQ(field(lines["unknown-method"], "method"), "/no.such.Service/Call");
+}
+
+// A Mersenne Twister (mt19937_64) rebuilt from 312 consecutive outputs: each
+// output is one state word, tempered; untempering gives the word back, and the
+// recurrence gives every word after. This is all an observer of earlier ids
+// would need to know the next ones, were they drawn from one.
+class mt19937_64_clone {
+public:
+  explicit mt19937_64_clone(const std::vector<uint64_t>& outputs) {
+    for (auto y : outputs)
+      state_.push_back(untemper(y));
+  }
+
+  uint64_t next() {
+    size_t k = state_.size() - n;
+    uint64_t y = (state_[k] & upper) | (state_[k + 1] & lower);
+    uint64_t word = state_[k + m] ^ (y >> 1) ^ ((y & 1) ? a : 0);
+    state_.push_back(word);
+    return temper(word);
+  }
+
+  static constexpr size_t n = 312;
+
+private:
+  static constexpr size_t m = 156;
+  static constexpr uint64_t a = 0xb5026f5aa96619e9ull;
+  static constexpr uint64_t upper = ~uint64_t{0} << 31, lower = ~upper;
+  static constexpr uint64_t d = 0x5555555555555555ull, b = 0x71d67fffeda60000ull, c = 0xfff7eee000000000ull;
+
+  static uint64_t temper(uint64_t y) {
+    y ^= (y >> 29) & d;
+    y ^= (y << 17) & b;
+    y ^= (y << 37) & c;
+    return y ^ (y >> 43);
+  }
+
+  static uint64_t untemper(uint64_t y) {
+    y ^= y >> 43;
+    y ^= (y << 37) & c;
+    uint64_t x = y;
+    for (int i = 0; i < 4; ++i)
+      x = y ^ ((x << 17) & b);
+    y = x;
+    for (int i = 0; i < 3; ++i)
+      x = y ^ ((x >> 29) & d);
+    return x;
+  }
+
+  std::vector<uint64_t> state_;
+};
+
+// The two 64-bit halves of a generated id as the old generator wrote them
+// (each half's lowest hex digit first).
+std::pair<uint64_t, uint64_t> halves(const std::string& id) {
+  auto half = [&](size_t at) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 16; ++i)
+      v |= static_cast<uint64_t>(std::stoi(id.substr(at + i, 1), nullptr, 16)) << (4 * i);
+    return v;
+  };
+  return {half(0), half(16)};
+}
+
+TEST(request_ids, generated_ids_cannot_be_predicted_from_earlier_ones) {
+  // One transport thread: every id comes from the same generator, in order.
+  auto cfg = local_config();
+  cfg.transport_threads = 1;
+  test_server server{[](troupe::server& s) { s.add(services::bench_service()); }, cfg};
+  auto stub = server.bench();
+  std::vector<std::string> ids;
+  for (size_t i = 0; i <= mt19937_64_clone::n / 2; ++i) {
+    auto ctx = context();
+    Payload out;
+    ASSERT_TRUE(stub->Unary(ctx.get(), payload("x"), &out).ok());
+    ids.push_back(returned_id(*ctx));
+    ASSERT_TRUE(generated(ids.back())) << ids.back();
+  }
+  std::vector<uint64_t> outputs;
+  for (size_t i = 0; i + 1 < ids.size(); ++i) {
+    auto [first, second] = halves(ids[i]);
+    outputs.push_back(first);
+    outputs.push_back(second);
+  }
+  mt19937_64_clone clone(outputs);
+  auto [first, second] = halves(ids.back());
+  uint64_t guess_first = clone.next(), guess_second = clone.next();
+  EXPECT_FALSE(guess_first == first && guess_second == second)
+    << "id " << ids.back() << " was predicted from the " << ids.size() - 1 << " before it";
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
 }
 
 }  // namespace

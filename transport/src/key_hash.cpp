@@ -22,11 +22,17 @@ std::string to_hex(const unsigned char* bytes, size_t n) {
 
 }  // namespace
 
+std::string random_hex(size_t bytes) {
+  unsigned char buf[64];
+  if (bytes > sizeof buf)
+    throw std::invalid_argument("random_hex: at most 64 bytes");
+  if (RAND_bytes(buf, static_cast<int>(bytes)) != 1)
+    throw std::runtime_error("cannot draw random bytes (OpenSSL RAND_bytes failed)");
+  return to_hex(buf, bytes);
+}
+
 std::string random_api_key() {
-  unsigned char bytes[api_key_length / 2];
-  if (RAND_bytes(bytes, sizeof bytes) != 1)
-    throw std::runtime_error("cannot draw random bytes for an API key (OpenSSL RAND_bytes failed)");
-  return to_hex(bytes, sizeof bytes);
+  return random_hex(api_key_length / 2);
 }
 
 bool well_formed_api_key(std::string_view key) {

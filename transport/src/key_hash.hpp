@@ -1,4 +1,5 @@
-// API-key material: fresh keys, their hashes, and comparing hashes.
+// API-key material: fresh keys, their hashes, and comparing hashes; random
+// hex strings for whatever else must not be guessed (request ids).
 #pragma once
 
 #include <string>
@@ -8,6 +9,9 @@ namespace troupe::detail {
 
 inline constexpr size_t api_key_length = 64;  // hex digits: 256 bits
 inline constexpr size_t api_key_prefix_length = 8;
+
+// `bytes` (at most 64) from OpenSSL's CSPRNG as 2 * `bytes` lower-case hex digits.
+std::string random_hex(size_t bytes);
 
 // 256 bits from OpenSSL's CSPRNG as 64 lower-case hex digits.
 std::string random_api_key();

@@ -1,8 +1,6 @@
 #include "request_id.hpp"
 
-#include <cstdint>
-#include <random>
-
+#include "key_hash.hpp"
 #include "troupe/call_record.hpp"
 
 namespace troupe::detail {
@@ -24,18 +22,9 @@ bool sane(grpc::string_ref id) {
 }  // namespace
 
 std::string generate_request_id() {
-  // One engine per transport thread, seeded once: ids need to be unique, not
-  // secret, and random_device costs a system call.
-  thread_local std::mt19937_64 engine{(static_cast<uint64_t>(std::random_device{}()) << 32) ^
-                                      std::random_device{}()};
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string id(32, '0');
-  for (int half = 0; half < 2; ++half) {
-    uint64_t bits = engine();
-    for (int i = 0; i < 16; ++i, bits >>= 4)
-      id[static_cast<size_t>(half * 16 + i)] = digits[bits & 0xf];
-  }
-  return id;
+  // From OpenSSL's CSPRNG: ids must not be predictable from earlier ones (a
+  // Mersenne Twister gives its whole state away in 312 outputs).
+  return random_hex(16);
 }
 
 std::string pick_request_id(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {

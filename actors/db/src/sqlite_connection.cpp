@@ -1,14 +1,19 @@
 // The SQLite backend. One connection per worker thread (SQLITE_OPEN_NOMUTEX);
 // the pool stops a running statement from its own thread with
 // sqlite3_interrupt, and a progress handler stops it at the job's deadline.
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "driver.hpp"
 
@@ -109,16 +114,37 @@ errc code_for(int rc) {
   }
 }
 
+// Creates `dir` and its missing parents with mode 0700: the database is the
+// server's alone. Folders that exist keep their modes; another process
+// creating the same folder at the same time is fine.
+void create_private_folders(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (dir.empty() || std::filesystem::exists(dir, ec))
+    return;
+  create_private_folders(dir.parent_path());
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw failure(errc::unavailable, "cannot create folder '" + dir.string() + "': " +
+                                       std::generic_category().message(errno));
+}
+
+// Creates the database file with mode 0600 unless it exists. SQLite would
+// create it 0644 (less the umask), readable by every local user; its -wal and
+// -shm files take the database file's mode. O_EXCL matters: closing a
+// descriptor of a file drops every POSIX lock this process holds on it, so
+// an existing database (open in other connections) is never opened here.
+void create_private_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    ::close(fd);
+  // Otherwise it exists, or sqlite3_open_v2 fails on it too, with its own message.
+}
+
 class sqlite_connection final : public driver {
 public:
   sqlite_connection(const std::string& path, std::shared_ptr<job_control> control)
       : driver(backend::sqlite, std::move(control)) {
-    auto parent = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!parent.empty())
-      std::filesystem::create_directories(parent, ec);
-    if (ec)
-      throw failure(errc::unavailable, "cannot create folder '" + parent.string() + "': " + ec.message());
+    create_private_folders(std::filesystem::path(path).parent_path());
+    create_private_file(path);
     int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              nullptr);
     if (rc != SQLITE_OK) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "troupe/db/connection.hpp"
+#include "troupe/db/redact.hpp"
 
 namespace troupe::db {
 
@@ -15,8 +16,5 @@ struct database_url {
 
 // Throws failure{errc::invalid_argument} naming the accepted forms.
 database_url parse_url(const std::string& url);
-
-// The url with any password replaced by "***", for messages and logs.
-std::string redact(const std::string& url);
 
 }  // namespace troupe::db

@@ -36,6 +36,9 @@ struct server_config {
   double shutdown_grace_s = 10.0;
   bool reflection = true;
   bool health_check = true;
+  // bench.v1.Bench, the load-test service: each call may allocate up to
+  // max_send_message_bytes and hold a database worker, so it is opt-in.
+  bool bench_service = false;
   // gRPC's own debug log lines too (with [logging] level debug to see them).
   bool debug = false;
   // Threads polling gRPC completion queues; 0 means one per core.
