@@ -146,10 +146,12 @@ private:
   std::deque<User> page_;
 };
 
-caf::behavior stream_users(caf::actor pool, user_cursor::handle self) {
+caf::behavior stream_users(caf::actor pool, bool require_user, user_cursor::handle self) {
   auto cursor = std::make_shared<user_cursor>(std::move(pool), self);
   return {
     [=](const StreamUsersRequest& req) {
+      if (require_user)
+        self.call().require_user();
       if (req.limit() < 0)
         return self.fail(troupe::invalid_argument("limit must not be negative"));
       cursor->start(req.limit());
@@ -165,8 +167,8 @@ troupe::service users_service(caf::actor pool, bool require_user) {
   svc.unary<CreateUserRequest, User>("CreateUser",
                                      [=](auto self) { return create_user(pool, require_user, self); });
   svc.unary<GetUserRequest, User>("GetUser", [=](auto self) { return get_user(pool, require_user, self); });
-  svc.server_stream<StreamUsersRequest, User>("StreamUsers",
-                                              [pool](auto self) { return stream_users(pool, self); });
+  svc.server_stream<StreamUsersRequest, User>(
+    "StreamUsers", [=](auto self) { return stream_users(pool, require_user, self); });
   return svc;
 }
 

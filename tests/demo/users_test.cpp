@@ -21,9 +21,12 @@ grpc::StatusCode create_status(demo::v1::UserService::Stub& stub, const std::str
   return stub.CreateUser(&ctx, req, &user).error_code();
 }
 
-std::vector<User> stream_users(demo::v1::UserService::Stub& stub, int limit, grpc::Status* st) {
+std::vector<User> stream_users(demo::v1::UserService::Stub& stub, int limit, grpc::Status* st,
+                               const std::string& key = "") {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + troupe::db::testing::patience);
+  if (!key.empty())
+    ctx.AddMetadata("x-api-key", key);
   demo::v1::StreamUsersRequest req;
   req.set_limit(limit);
   auto reader = stub.StreamUsers(&ctx, req);
@@ -160,6 +163,35 @@ TEST_P(users, large_stream_to_slow_client_keeps_memory_flat) {
   // RSS measures nothing here; the stream's correctness is still checked.
 #endif
 }
+
+// With API keys checked, StreamUsers needs one as CreateUser and GetUser do:
+// [auth] lets a call without a key through (require_auth off), the method
+// refuses it.
+class users_with_keys : public demo_app {
+protected:
+  users_with_keys() { keys_checked_ = true; }
+};
+
+TEST_P(users_with_keys, stream_without_a_key_is_unauthenticated) {
+  auto inserted = submit(*pool_, [](troupe::db::connection& c) {
+    return c.exec("INSERT INTO demo_users (id, name, email) VALUES (1, 'Ada', 'ada@example.org'),"
+                  " (2, 'Bob', 'bob@example.org')");
+  });
+  ASSERT_TRUE(inserted.ok()) << troupe::db::to_string(inserted.error());
+  grpc::Status st;
+  auto anonymous = stream_users(*users_, 0, &st);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << st.error_message();
+  EXPECT_TRUE(anonymous.empty()) << anonymous.size() << " users reached a caller without a key";
+
+  auto keyed = stream_users(*users_, 0, &st, make_key("alice"));
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(keyed.size(), 2u);
+  EXPECT_EQ(keyed[0].name(), "Ada");
+  EXPECT_EQ(keyed[1].name(), "Bob");
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, users_with_keys, ::testing::Values(backend::sqlite, backend::postgresql),
+                         troupe::db::testing::backend_name);
 
 INSTANTIATE_TEST_SUITE_P(backends, users, ::testing::Values(backend::sqlite, backend::postgresql),
                          troupe::db::testing::backend_name);
