@@ -20,11 +20,11 @@ void reply_or_fail(const troupe::unary_actor<Req, Resp>& self, troupe::db::outco
 }
 
 // Streams fed from the database send one page per job, the next only once the
-// client has taken the last. A page ends at page_rows rows or once its rows
-// hold page_bytes, whichever comes first, and holds at least one row, so a
-// stream always moves on: besides the transport's write window a stream holds
-// at most page_bytes plus one row (a row fits max_send_message_bytes, or it
-// could not be sent).
+// client has taken the last. A page ends at page_rows rows or before the row
+// that would take it past page_bytes, whichever comes first, and holds at
+// least one row, so a stream always moves on: besides the transport's write
+// window a stream holds at most page_bytes, or one row larger than that (a
+// row fits max_send_message_bytes, or it could not be sent).
 constexpr int64_t page_rows = 256;
 constexpr int64_t page_bytes = 1024 * 1024;
 

@@ -82,7 +82,6 @@ caf::behavior get_user(caf::actor pool, bool require_user, troupe::unary_actor<G
 // client has taken the previous one, so memory stays at a page (at most
 // page_rows users or page_bytes, demo_db.hpp) plus the write window however
 // large the table and however slow the client.
-
 class user_cursor : public std::enable_shared_from_this<user_cursor> {
 public:
   using handle = troupe::server_stream_actor<StreamUsersRequest, User>;
