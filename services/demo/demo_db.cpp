@@ -9,4 +9,10 @@ int64_t next_id(troupe::db::connection& c, const char* name) {
   return id;
 }
 
+std::string octet_length(const troupe::db::connection& c, const char* column) {
+  if (c.kind() == troupe::db::backend::sqlite)
+    return std::string("length(CAST(") + column + " AS BLOB))";
+  return std::string("octet_length(") + column + ")";
+}
+
 }  // namespace troupe::services

@@ -30,7 +30,6 @@ using demo::v1::Event;
 using demo::v1::PublishEventRequest;
 using demo::v1::StreamEventsRequest;
 
-constexpr int64_t page_size = 256;
 // Live events a feed holds beyond what the transport's write window takes;
 // one more ends the feed, so a client that stops reading costs bounded memory.
 constexpr size_t max_buffered = 1024;
@@ -125,16 +124,24 @@ private:
       });
   }
 
-  // One page of stored events (keyset pagination on id).
+  // One page of stored events (keyset pagination on id; its extent first,
+  // from the rows' sizes, demo_db.hpp).
   void fetch() {
     fetching_ = true;
     self_.db(
       pool_,
-      [user_id = user_id_, after = last_id_, until = stored_until_](troupe::db::connection& c) {
-        std::vector<Event> page;
+      [user_id = user_id_, after = last_id_, until = stored_until_,
+       n = lookahead_.rows(page_rows)](troupe::db::connection& c) {
+        page_of<Event> page;
+        page.extent = measure_page(c, n,
+                                   "SELECT id, " + octet_length(c, "type") + " + " + octet_length(c, "data") +
+                                     " FROM demo_events WHERE user_id = ? AND id > ? AND seq <= ? ORDER BY id LIMIT ?",
+                                   user_id, after, until);
+        if (page.extent.rows == 0)
+          return page;
         c.query("SELECT id, type, data, created_at_ms FROM demo_events"
-                " WHERE user_id = ? AND id > ? AND seq <= ? ORDER BY id LIMIT ?",
-                user_id, after, until, page_size, [&](const troupe::db::row& r) {
+                " WHERE user_id = ? AND id > ? AND id <= ? AND seq <= ? ORDER BY id LIMIT ?",
+                user_id, after, page.extent.last_id, until, page.extent.rows, [&](const troupe::db::row& r) {
                   Event e;
                   auto [id, type, data, created] = r.as<int64_t, std::string, std::string, int64_t>();
                   e.set_id(id);
@@ -142,16 +149,18 @@ private:
                   e.set_type(std::move(type));
                   e.set_data(std::move(data));
                   e.set_created_at_ms(created);
-                  page.push_back(std::move(e));
+                  page.items.push_back(std::move(e));
                 });
         return page;
       },
-      [feed = shared_from_this()](troupe::db::outcome<std::vector<Event>> r) {
+      [feed = shared_from_this()](troupe::db::outcome<page_of<Event>> r) {
         if (!r.ok())
           return feed->self_.fail(troupe::to_status(r.error()));
         feed->fetching_ = false;
-        feed->stored_done_ = static_cast<int64_t>(r->size()) < page_size;
-        feed->page_.assign(std::make_move_iterator(r->begin()), std::make_move_iterator(r->end()));
+        feed->lookahead_.learn(r->extent);
+        feed->stored_done_ = !r->extent.more;
+        auto& events = r->items;
+        feed->page_.assign(std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
         feed->drain();
       });
   }
@@ -192,6 +201,7 @@ private:
   bool fetching_ = false;
   bool stored_done_ = false;
   bool blocked_ = false;  // out of write credit
+  page_lookahead lookahead_;
   std::deque<Event> page_;
   std::map<int64_t, Event> live_;  // by seq
 };

@@ -19,10 +19,6 @@ using demo::v1::GetUserRequest;
 using demo::v1::StreamUsersRequest;
 using demo::v1::User;
 
-// Rows per database job while streaming: the most the server holds per stream
-// besides the transport's write window.
-constexpr int64_t page_size = 256;
-
 User make_user(int64_t id, std::string name, std::string email) {
   User u;
   u.set_id(id);
@@ -83,8 +79,9 @@ caf::behavior get_user(caf::actor pool, bool require_user, troupe::unary_actor<G
 }
 
 // Keyset pagination: one page per database job, the next one only once the
-// client has taken the previous one, so memory stays at a page plus the write
-// window however large the table and however slow the client.
+// client has taken the previous one, so memory stays at a page (at most
+// page_rows users or page_bytes, demo_db.hpp) plus the write window however
+// large the table and however slow the client.
 class user_cursor : public std::enable_shared_from_this<user_cursor> {
 public:
   using handle = troupe::server_stream_actor<StreamUsersRequest, User>;
@@ -113,27 +110,37 @@ public:
 private:
   bool exhausted() const { return last_page_ || remaining_ == 0; }
 
+  // One page (demo_db.hpp): its extent first, from the rows' sizes, then
+  // just those rows.
   void fetch() {
-    int64_t n = std::min(page_size, remaining_);
+    int64_t n = lookahead_.rows(remaining_);
     self_.db(
       pool_,
       [after = after_id_, n](troupe::db::connection& c) {
-        std::vector<User> users;
-        c.query("SELECT id, name, email FROM demo_users WHERE id > ? ORDER BY id LIMIT ?", after, n,
-                [&](const troupe::db::row& r) {
+        page_of<User> page;
+        page.extent = measure_page(c, n,
+                                   "SELECT id, " + octet_length(c, "name") + " + " + octet_length(c, "email") +
+                                     " FROM demo_users WHERE id > ? ORDER BY id LIMIT ?",
+                                   after);
+        if (page.extent.rows == 0)
+          return page;
+        c.query("SELECT id, name, email FROM demo_users WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", after,
+                page.extent.last_id, page.extent.rows, [&](const troupe::db::row& r) {
                   auto [id, name, email] = r.as<int64_t, std::string, std::string>();
-                  users.push_back(make_user(id, std::move(name), std::move(email)));
+                  page.items.push_back(make_user(id, std::move(name), std::move(email)));
                 });
-        return users;
+        return page;
       },
-      [cursor = shared_from_this(), n](troupe::db::outcome<std::vector<User>> r) {
+      [cursor = shared_from_this()](troupe::db::outcome<page_of<User>> r) {
         if (!r.ok())
           return cursor->self_.fail(troupe::to_status(r.error()));
-        cursor->last_page_ = static_cast<int64_t>(r->size()) < n;
-        cursor->remaining_ -= static_cast<int64_t>(r->size());
-        if (!r->empty())
-          cursor->after_id_ = r->back().id();
-        cursor->page_.assign(std::make_move_iterator(r->begin()), std::make_move_iterator(r->end()));
+        auto& users = r->items;
+        cursor->lookahead_.learn(r->extent);
+        cursor->last_page_ = !r->extent.more;
+        cursor->remaining_ -= static_cast<int64_t>(users.size());
+        if (!users.empty())
+          cursor->after_id_ = users.back().id();
+        cursor->page_.assign(std::make_move_iterator(users.begin()), std::make_move_iterator(users.end()));
         cursor->drain();
       });
   }
@@ -143,13 +150,16 @@ private:
   int64_t after_id_ = 0;
   int64_t remaining_ = 0;  // users still wanted
   bool last_page_ = false;
+  page_lookahead lookahead_;
   std::deque<User> page_;
 };
 
-caf::behavior stream_users(caf::actor pool, user_cursor::handle self) {
+caf::behavior stream_users(caf::actor pool, bool require_user, user_cursor::handle self) {
   auto cursor = std::make_shared<user_cursor>(std::move(pool), self);
   return {
     [=](const StreamUsersRequest& req) {
+      if (require_user)
+        self.call().require_user();
       if (req.limit() < 0)
         return self.fail(troupe::invalid_argument("limit must not be negative"));
       cursor->start(req.limit());
@@ -165,8 +175,8 @@ troupe::service users_service(caf::actor pool, bool require_user) {
   svc.unary<CreateUserRequest, User>("CreateUser",
                                      [=](auto self) { return create_user(pool, require_user, self); });
   svc.unary<GetUserRequest, User>("GetUser", [=](auto self) { return get_user(pool, require_user, self); });
-  svc.server_stream<StreamUsersRequest, User>("StreamUsers",
-                                              [pool](auto self) { return stream_users(pool, self); });
+  svc.server_stream<StreamUsersRequest, User>(
+    "StreamUsers", [=](auto self) { return stream_users(pool, require_user, self); });
   return svc;
 }
 

@@ -8,9 +8,20 @@ void demo_app::SetUp() {
   backend_test::SetUp();
   if (IsSkipped())
     return;
-  pool_.emplace(start(config(4, 256), troupe::services::demo_schema()));
+  auto schema = troupe::services::demo_schema();
+  if (keys_checked_) {
+    auto keys = api_key_migrations(url_);
+    schema.insert(schema.end(), keys.begin(), keys.end());
+  }
+  pool_.emplace(start(config(4, 256), schema));
   server_ = std::make_unique<troupe::server>(sys(), local_config());
-  server_->add(troupe::services::users_service(pool_->actor()));
+  if (keys_checked_) {
+    auth_config auth;
+    auth.enabled = true;
+    checker_ = std::make_shared<api_key_checker>(sys(), pool_->actor(), auth);
+    server_->set_auth(auth, checker_);
+  }
+  server_->add(troupe::services::users_service(pool_->actor(), keys_checked_));
   server_->add(troupe::services::events_service(sys(), pool_->actor()));
   server_->add(troupe::services::logs_service(pool_->actor()));
   server_->add(troupe::services::chat_service(pool_->actor()));
@@ -25,6 +36,10 @@ void demo_app::TearDown() {
   if (server_)
     server_->shutdown();
   server_.reset();
+  if (checker_) {
+    EXPECT_TRUE(checker_->flush(std::chrono::seconds(5)));
+  }
+  checker_.reset();
   pool_.reset();
   backend_test::TearDown();
 }
@@ -55,6 +70,14 @@ demo::v1::User demo_app::create_user(const std::string& name, const std::string&
   auto st = users_->CreateUser(&ctx, req, &user);
   EXPECT_TRUE(st.ok()) << st.error_message();
   return user;
+}
+
+std::string demo_app::make_key(const std::string& user) {
+  auto k = submit(*pool_, [user](troupe::db::connection& c) {
+    return create_api_key(c, user, "test", std::nullopt);
+  });
+  EXPECT_TRUE(k.ok()) << (k.ok() ? "" : troupe::db::to_string(k.error()));
+  return k.ok() ? k->key : "";
 }
 
 void demo_app::bound(grpc::ClientContext& ctx) {

@@ -8,6 +8,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <troupe/api_keys.hpp>
+
 #include "db/support.hpp"
 #include "demo/v1/chat.grpc.pb.h"
 #include "demo/v1/events.grpc.pb.h"
@@ -34,7 +36,17 @@ protected:
   // A client context that gives up after `patience`, so no read waits forever.
   static void bound(grpc::ClientContext& ctx);
 
+  // An API key for `user` (needs keys_checked_).
+  std::string make_key(const std::string& user);
+
+  // Set in a derived fixture's constructor: the server checks API keys as
+  // `troupe serve` does with [auth] enabled, but lets calls without a key
+  // through (require_auth off), so what refuses them is each method's own
+  // check.
+  bool keys_checked_ = false;
+
   std::optional<troupe::db::pool> pool_;
+  std::shared_ptr<troupe::api_key_checker> checker_;
   std::unique_ptr<troupe::server> server_;
   std::unique_ptr<demo::v1::UserService::Stub> users_;
   std::unique_ptr<demo::v1::EventService::Stub> events_;

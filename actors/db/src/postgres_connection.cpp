@@ -10,10 +10,15 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 
 #include <libpq-fe.h>
@@ -28,13 +33,67 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// How long a cancelled statement, or a ROLLBACK, gets to end before the
-// connection is closed instead (the server may be unreachable).
+// How long a cancelled statement (and the server's handling of its cancel
+// request), or a ROLLBACK, gets to end before the connection is closed instead
+// (the server may be unreachable). With it a job holds its worker at most its
+// deadline plus this grace.
 constexpr auto answer_grace = std::chrono::seconds(1);
 // libpq's connect_timeout when opening; it rounds anything below 2 s up to 2.
 constexpr int connect_timeout_s = 5;
 
 using result_ptr = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// Sends cancel requests on a thread of their own. PQcancel opens a connection
+// to the server, sends the request and waits for the server to close it: with
+// a host that stops answering that takes the TCP connect timeout (~2 min), or
+// forever when the connect completes but nothing answers (a hung server still
+// accepts through its listen backlog). The worker gives the statement
+// answer_grace instead and then closes its connection. At most one request per
+// worker is under way: a thread stuck on an unanswered one ends when the
+// server answers, or the operating system gives up on its socket.
+class canceller {
+public:
+  // Asks the server to cancel what `conn` runs; false, sending nothing, while
+  // an earlier request is still under way or the thread cannot start.
+  bool start(PGconn* conn) {
+    std::lock_guard<std::mutex> guard(state_->mutex);
+    if (state_->busy)
+      return false;
+    PGcancel* cancel = PQgetCancel(conn);
+    if (!cancel)
+      return false;
+    try {
+      std::thread([cancel, st = state_] {
+        char msg[256];
+        PQcancel(cancel, msg, sizeof msg);
+        PQfreeCancel(cancel);
+        std::lock_guard<std::mutex> guard(st->mutex);
+        st->busy = false;
+        st->done.notify_all();
+      }).detach();
+    } catch (const std::system_error&) {
+      PQfreeCancel(cancel);
+      return false;
+    }
+    state_->busy = true;
+    return true;
+  }
+
+  // Whether the request sent last has been handled by `until`.
+  bool wait_until(clock::time_point until) {
+    std::unique_lock<std::mutex> lock(state_->mutex);
+    return state_->done.wait_until(lock, until, [&] { return !state_->busy; });
+  }
+
+private:
+  struct state {
+    std::mutex mutex;
+    std::condition_variable done;
+    bool busy = false;
+  };
+  // Shared with the thread, which may outlive the connection.
+  std::shared_ptr<state> state_ = std::make_shared<state>();
+};
 
 class postgres_connection final : public driver {
 public:
@@ -122,16 +181,13 @@ private:
       throw failure(errc::unavailable, "cannot connect to " + redact(uri_) + ": " + trim(msg));
     }
     conn_ = conn;
-    cancel_ = PQgetCancel(conn_);
   }
 
   void drop() noexcept {
-    if (cancel_)
-      PQfreeCancel(cancel_);
     if (conn_)
       PQfinish(conn_);
-    cancel_ = nullptr;
     conn_ = nullptr;
+    cancel_until_.reset();
     statements_.clear();
   }
 
@@ -242,11 +298,25 @@ private:
           break;
       }
     }
+    settle_cancel();
     if (callback_error)
       std::rethrow_exception(callback_error);
     if (error)
       throw *error;
     return affected;
+  }
+
+  // The statement has ended; a cancel request sent for it must have been
+  // handled before the next statement goes out, or it could stop that one
+  // instead. If the server has not handled it within the grace, the
+  // connection is closed.
+  void settle_cancel() noexcept {
+    if (!cancel_until_)
+      return;
+    auto until = *cancel_until_;
+    cancel_until_.reset();
+    if (!canceller_.wait_until(until))
+      drop();
   }
 
   // Waits until the next result can be read without blocking. Cancels the
@@ -259,11 +329,10 @@ private:
       give_up = clock::now() + answer_grace;
     while (PQisBusy(conn_)) {
       if (!give_up && control_->should_stop()) {
-        char msg[256];
-        if (cancel_)
-          PQcancel(cancel_, msg, sizeof msg);
         cancelled_by_ = control_->stop_code();
         give_up = clock::now() + answer_grace;
+        if (canceller_.start(conn_))
+          cancel_until_ = give_up;
       }
       auto until = give_up ? *give_up : control_->deadline();
       int timeout_ms = -1;
@@ -322,7 +391,10 @@ private:
 
   std::string uri_;
   PGconn* conn_ = nullptr;
-  PGcancel* cancel_ = nullptr;
+  canceller canceller_;
+  // Set while a cancel request for the statement in flight may be under way:
+  // when it must have been handled by.
+  std::optional<clock::time_point> cancel_until_;
   int wake_fd_ = -1;
   std::unordered_map<std::string, prepared> statements_;
   uint64_t statement_count_ = 0;
