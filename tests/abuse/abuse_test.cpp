@@ -187,6 +187,38 @@ TEST_F(abuse, rapid_reset_of_10000_streams_on_one_connection) {
   expect_unharmed();
 }
 
+// gRPC 1.51 answers a client pinging more often than it allows (two strikes)
+// with GOAWAY too_many_pings, but takes every further PING of the same read as
+// one more strike and runs its GOAWAY and close path again, about 7 KB apiece:
+// one connection's 170 KB of PINGs cost the server ~60 MB.
+// The server counts no strikes (transport/src/server.cpp); a flood is then
+// bounded by gRPC's cap on unsent replies (10,000), after which it stops
+// reading the connection until the client reads.
+TEST_F(abuse, ping_flood_of_100000_unread_acks_on_each_of_3_connections) {
+  for (int round = 0; round < 3; ++round) {
+    h2_client c(server_->port());
+    c.pump_until([&] { return c.reaction().settings_acks > 0; }, 10s);
+    auto started = clock::now();
+    int pings = 0;
+    for (; pings < 100000 && !c.reaction().closed && clock::now() - started < 20s; ++pings) {
+      c.submit_ping();
+      if (pings % 256 == 255)
+        c.pump(0ms, false);  // write, never read: the ACKs back up into the server
+    }
+    c.pump(5s, false);
+    long unread_written = c.bytes_written();
+    // Now read what the server made of it.
+    c.pump_until([&] { return c.reaction().ping_acks >= pings; }, 20s);
+    std::printf("[ abuse    ] PING flood %d: %d PINGs queued in %lld ms, %ld bytes taken by the "
+                "server before the client read; RSS peak +%ld KiB\n",
+                round + 1, pings, static_cast<long long>(ms_between(started, clock::now())),
+                unread_written, good_->peak_rss_kib() - rss_start_kib_);
+    report("PING flood", c);
+    EXPECT_GT(pings, 0);
+  }
+  expect_unharmed();
+}
+
 TEST_F(abuse, settings_flood_of_100000_frames) {
   h2_client c(server_->port());
   auto started = clock::now();
