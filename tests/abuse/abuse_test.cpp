@@ -24,6 +24,7 @@
 
 #include "bystander.hpp"
 #include "h2_client.hpp"
+#include "logging/log_capture.hpp"
 #include "support/probe_service.hpp"
 #include "support/test_server.hpp"
 
@@ -117,8 +118,9 @@ protected:
   }
 
   // After the abuse: the well-behaved client keeps being served, none of its
-  // calls failed, memory stayed within the bound, and a new connection is served.
-  void expect_unharmed() {
+  // calls failed, memory stayed within the bound, and (unless `new_connections`
+  // is false) a new connection is served.
+  void expect_unharmed(bool new_connections = true) {
     long ok_during = good_->ok();
     EXPECT_TRUE(good_->wait_for_more(20, 30s))
       << "the well-behaved client is no longer served: " << good_->first_failure();
@@ -132,17 +134,23 @@ protected:
     // AddressSanitizer keeps freed memory in quarantine (256 MiB by default):
     // RSS measures nothing here; the rest is still checked.
 #endif
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
-    bench::v1::Payload req, resp;
-    req.set_data("after");
-    auto st = server_->bench(99)->Unary(&ctx, req, &resp);
-    EXPECT_TRUE(st.ok()) << st.error_message();
+    if (new_connections) {
+      auto st = call_on_a_new_connection(10s);
+      EXPECT_TRUE(st.ok()) << st.error_message();
+    }
     std::printf("[ abuse    ] well-behaved client: %ld calls OK (%ld by the end of the abuse), "
                 "%ld failed, slowest %lld ms; RSS %ld KiB at start, peak +%ld KiB, now +%ld KiB\n",
                 good_->ok(), ok_during, good_->failed(),
                 static_cast<long long>(good_->slowest().count()), rss_start_kib_, grew,
                 rss_kib() - rss_start_kib_);
+  }
+
+  grpc::Status call_on_a_new_connection(std::chrono::seconds deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+    bench::v1::Payload req, resp;
+    req.set_data("after");
+    return server_->bench(++new_channels_)->Unary(&ctx, req, &resp);
   }
 
   // Pumps until the server has answered a PING sent after everything before it:
@@ -158,6 +166,7 @@ protected:
   long rss_start_kib_ = 0;
 
 private:
+  int new_channels_ = 100;
   spdlog::level::level_enum previous_level_ = spdlog::level::info;
   std::mutex mutex_;
   std::map<std::string, std::map<status_code, long>> calls_by_peer_;
@@ -409,6 +418,58 @@ TEST_F(abuse, slowloris_1000_connections_without_a_preface) {
   EXPECT_TRUE(wait_until([&] { return open_fds() <= fds_before + 8; }, 30s))
     << open_fds() - fds_before << " descriptors still open";
   expect_unharmed();
+}
+
+// gRPC 1.51's listener stops accepting for good once accept() fails for lack
+// of file descriptors (CVE-2023-4785, fixed in gRPC 1.55.3 and later). What
+// holds: clients already connected keep being served. The server therefore
+// raises its soft descriptor limit to the hard one (next test).
+TEST_F(abuse, a_listener_out_of_file_descriptors) {
+  log_capture log;
+  spdlog::set_level(spdlog::level::warn);
+  rlimit lim{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);
+  rlimit low = lim;
+  low.rlim_cur = static_cast<rlim_t>(open_fds() + 16);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> socks;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  // Our sockets take the last descriptors, so the server cannot accept them.
+  for (int i = 0; i < 32; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+      break;
+    socks.push_back(fd);
+    (void)::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  }
+  bool refused = wait_until([&] { return !log.lines("grpc: Failed accept4").empty(); }, 10s);
+  for (int fd : socks)
+    ::close(fd);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lim), 0);
+  EXPECT_TRUE(refused) << "the server's accept() never failed";
+  auto st = call_on_a_new_connection(3s);
+  std::printf("[ abuse    ] out of descriptors: %zu sockets took the last ones; after they "
+              "closed, a new connection got: %s\n",
+              socks.size(), st.ok() ? "OK" : st.error_message().c_str());
+  expect_unharmed(false);
+}
+
+TEST(descriptor_limit, the_server_raises_its_soft_limit_to_the_hard_limit) {
+  rlimit lim{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);
+  rlimit low = lim;
+  low.rlim_cur = std::min<rlim_t>(lim.rlim_max / 2, 1024);  // Debian's default soft limit
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  rlimit seen{};
+  {
+    test_server server{[](troupe::server& s) { s.add(probe_service(std::make_shared<probe>())); }};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &seen), 0);
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lim), 0);
+  EXPECT_EQ(seen.rlim_cur, lim.rlim_max) << "soft limit left at " << seen.rlim_cur;
 }
 
 }  // namespace

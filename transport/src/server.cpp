@@ -1,5 +1,7 @@
 #include "troupe/server.hpp"
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <climits>
 
@@ -63,6 +65,23 @@ void add_connection_args(grpc::ServerBuilder& builder, const server_config& cfg)
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, milliseconds(cfg.max_connection_idle_s));
   if (cfg.max_connection_age_s > 0)
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, milliseconds(cfg.max_connection_age_s));
+}
+
+// gRPC 1.51's listener stops accepting for good the first time accept() fails
+// for lack of file descriptors (CVE-2023-4785; tests/abuse): with Debian's
+// default soft limit of 1,024, about a thousand idle connections would leave
+// the server deaf to new ones. Every descriptor the process may have is
+// granted instead; the hard limit stays the bound.
+void raise_descriptor_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max)
+    return;
+  auto was = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) == 0)
+    spdlog::info("open file limit raised from {} to {}", was, lim.rlim_max);
+  else
+    spdlog::warn("open file limit stays at {} (hard limit {})", was, lim.rlim_max);
 }
 
 void serve_queue(grpc::ServerCompletionQueue* cq) {
@@ -131,6 +150,7 @@ void server::start() {
     gpr_set_log_verbosity(GPR_LOG_SEVERITY_DEBUG);
   if (cfg_.health_check)
     add(detail::health_service(health_));
+  raise_descriptor_limit();
   grpc::ServerBuilder builder;
   auto address = listen_address(cfg_.host, cfg_.port);
   builder.AddListeningPort(address, credentials, &port_);
