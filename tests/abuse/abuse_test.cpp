@@ -77,8 +77,8 @@ int open_fds() {
 class abuse : public ::testing::Test {
 protected:
   void SetUp() override {
-    // Thousands of refused and cancelled calls: their info lines would bury the
-    // test output. The records still reach the observer below.
+    // Every call is recorded, the bystander's thousands too: their info lines
+    // would bury the test output. The records still reach the observer below.
     previous_level_ = spdlog::get_level();
     spdlog::set_level(spdlog::level::warn);
     server_ = std::make_unique<test_server>([this](troupe::server& s) {

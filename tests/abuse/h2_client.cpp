@@ -162,15 +162,8 @@ header_list h2_client::grpc_request(const std::string& path, const header_list& 
   return h;
 }
 
-int32_t h2_client::submit_request(const header_list& headers, std::string body, bool end_stream) {
+int32_t h2_client::submit_request(const header_list& headers, std::string body) {
   auto nvs = to_nvs(headers);
-  if (body.empty()) {
-    int32_t id = nghttp2_submit_headers(session_, end_stream ? NGHTTP2_FLAG_END_STREAM : 0, -1,
-                                        nullptr, nvs.data(), nvs.size(), nullptr);
-    check(id, "nghttp2_submit_headers");
-    send_queued();
-    return id;
-  }
   nghttp2_data_provider provider{};
   provider.read_callback = h2_callbacks::read_body;
   int32_t id = nghttp2_submit_request(session_, nullptr, nvs.data(), nvs.size(), &provider, nullptr);
@@ -178,10 +171,6 @@ int32_t h2_client::submit_request(const header_list& headers, std::string body, 
   bodies_[id].bytes = std::move(body);
   send_queued();
   return id;
-}
-
-int32_t h2_client::submit_open(const header_list& headers) {
-  return submit_request(headers, {}, false);
 }
 
 void h2_client::submit_reset(int32_t stream) {

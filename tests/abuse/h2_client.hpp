@@ -50,14 +50,11 @@ public:
   // te: trailers), `extra` appended.
   static header_list grpc_request(const std::string& path, const header_list& extra = {});
 
-  // Opens a stream with `headers`; `body` (if any) follows as DATA and ends the
-  // stream, or the HEADERS frame ends it when `end_stream`. Returns the stream id.
-  // The frames are encoded at once (as far as flow control lets the body go),
-  // so a reset submitted next goes out after them instead of nghttp2 dropping
-  // the still-queued request.
-  int32_t submit_request(const header_list& headers, std::string body, bool end_stream = true);
-  // HEADERS without END_STREAM: the stream stays open, waiting for a message.
-  int32_t submit_open(const header_list& headers);
+  // Opens a stream with `headers`, then `body` as DATA ending it; returns the
+  // stream id. The frames are encoded at once (as far as flow control lets the
+  // body go), so a reset submitted next goes out after them instead of nghttp2
+  // dropping the still-queued request.
+  int32_t submit_request(const header_list& headers, std::string body);
   void submit_reset(int32_t stream);  // RST_STREAM CANCEL
   void submit_ping();
   void submit_settings();  // an empty SETTINGS frame (the server must ACK it)
@@ -78,7 +75,6 @@ public:
   uint32_t remote_setting(int id) const;
 
   const server_reaction& reaction() const { return seen_; }
-  long frames_sent() const { return frames_sent_; }
   long bytes_written() const { return written_; }
   size_t unwritten() const { return out_.size() - out_offset_; }
   int local_port() const { return local_port_; }
