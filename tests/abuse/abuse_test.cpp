@@ -425,6 +425,11 @@ TEST_F(abuse, slowloris_1000_connections_without_a_preface) {
 // holds: clients already connected keep being served. The server therefore
 // raises its soft descriptor limit to the hard one (next test).
 TEST_F(abuse, a_listener_out_of_file_descriptors) {
+#ifdef __SANITIZE_ADDRESS__
+  // The sanitizers' own checks need descriptors (UBSan's vptr check tests
+  // memory through a pipe): at the limit they report errors that are not there.
+  GTEST_SKIP() << "the process runs out of descriptors on purpose";
+#endif
   log_capture log;
   spdlog::set_level(spdlog::level::warn);
   rlimit lim{};
