@@ -49,8 +49,10 @@ struct h2_callbacks {
     return static_cast<ssize_t>(length);
   }
 
-  static int frame_send(nghttp2_session*, const nghttp2_frame*, void* self) {
-    ++static_cast<h2_client*>(self)->frames_sent_;
+  static int frame_send(nghttp2_session*, const nghttp2_frame* frame, void* self) {
+    auto* c = static_cast<h2_client*>(self);
+    ++c->frames_sent_;
+    c->requests_sent_ += frame->hd.type == NGHTTP2_HEADERS;
     return 0;
   }
 
@@ -286,7 +288,8 @@ uint32_t h2_client::remote_setting(int id) const {
 }
 
 std::string h2_client::describe() const {
-  std::string s = "frames sent " + std::to_string(frames_sent_) + ", bytes written " +
+  std::string s = "frames sent " + std::to_string(frames_sent_) + " (" +
+                  std::to_string(requests_sent_) + " requests), bytes written " +
                   std::to_string(written_) + ", unwritten " + std::to_string(unwritten());
   if (seen_.goaway)
     s += "; GOAWAY code " + std::to_string(seen_.goaway_code) + " (" +

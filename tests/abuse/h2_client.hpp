@@ -105,6 +105,7 @@ private:
   size_t out_offset_ = 0;
   long written_ = 0;
   long frames_sent_ = 0;
+  long requests_sent_ = 0;  // HEADERS frames: nghttp2 drops a queued request its reset cancels
   std::map<int32_t, body> bodies_;
   std::map<int32_t, stream_answer> answers_;
   server_reaction seen_;
