@@ -74,7 +74,9 @@ public:
   // as call.user().
   void set_auth(const auth_config& cfg, std::shared_ptr<key_checker> checker);
 
-  // Binds and starts serving. Throws startup_error.
+  // Binds and starts serving. Throws startup_error. Raises the process's soft
+  // open-file limit to its hard limit first: gRPC 1.51 stops accepting
+  // connections for good once it runs out of descriptors.
   void start();
 
   // The services this server answers: those added, and grpc.health.v1.Health
