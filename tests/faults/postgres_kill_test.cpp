@@ -1,5 +1,6 @@
-// PostgreSQL killed under load: client threads call CreateUser on an
-// in-process demo server while the postmaster gets SIGKILL (its backends exit
+// PostgreSQL killed under load: client threads call CreateUser on the demo
+// (an in-process server, then the `troupe` binary with its request log
+// writing to the same database) while the postmaster gets SIGKILL (its backends exit
 // when they notice, without a word to their clients) and is started again
 // with pg_ctl. While it is down calls must fail with UNAVAILABLE (or at worst
 // their deadline), never INTERNAL and never hang; after the restart the pool
@@ -26,7 +27,9 @@
 #include <libpq-fe.h>
 
 #include "app/demo_load.hpp"
+#include "app/troupe_process.hpp"
 #include "demo/demo_fixture.hpp"
+#include "support/temp_folder.hpp"
 
 namespace troupe::test {
 namespace {
@@ -185,11 +188,20 @@ std::string tally(const std::vector<unary_outcome>& calls) {
   return text;
 }
 
-class postgres_kill : public demo_app {};
+class postgres_kill : public demo_app {
+protected:
+  // The whole scenario against the demo server listening on `port`; `server`
+  // names it in the figures.
+  void kill_postgres_under_load(int port, const std::string& server);
+};
 
-TEST_P(postgres_kill, calls_fail_unavailable_while_the_server_is_down_succeed_after_and_no_answered_write_is_lost) {
+void postgres_kill::kill_postgres_under_load(int port, const std::string& server) {
   const std::string data = troupe::db::testing::postgres_dir() + "/data";
-  create_user_load load{client_threads, [this](int n) { return channel(n); }};
+  create_user_load load{client_threads, [port](int n) {
+    grpc::ChannelArguments args;
+    args.SetInt("troupe.test.channel", n);
+    return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args);
+  }};
   auto ok_count = [](const std::vector<unary_outcome>& all) {
     return std::count_if(all.begin(), all.end(), [](auto& o) { return o.code == grpc::StatusCode::OK; });
   };
@@ -298,7 +310,7 @@ TEST_P(postgres_kill, calls_fail_unavailable_while_the_server_is_down_succeed_af
                             << lost.front();
 
   std::ostringstream figures;
-  figures << "postmaster SIGKILL under " << client_threads << " client threads: calls " << calls.size() << ", OK "
+  figures << server << ", postmaster SIGKILL under " << client_threads << " client threads: calls " << calls.size() << ", OK "
           << ok << ", UNAVAILABLE " << unavailable << ", DEADLINE_EXCEEDED " << deadline << ", other "
           << other.size() << "; made while down " << down_calls << "; backends gone " << seconds(exited_after)
           << " s after the kill; pg_ctl start took " << seconds(up_time - restart_time)
@@ -308,6 +320,28 @@ TEST_P(postgres_kill, calls_fail_unavailable_while_the_server_is_down_succeed_af
           << lost.size() << "; longest call " << seconds(longest) << " s";
   std::cout << figures.str() << std::endl;
   RecordProperty("figures", figures.str());
+}
+
+TEST_P(postgres_kill, calls_fail_unavailable_while_the_server_is_down_succeed_after_and_no_answered_write_is_lost) {
+  kill_postgres_under_load(server_->port(), "in-process server");
+}
+
+// The binary on the test's database (the fixture's own server stays idle),
+// its request log writing a row per call to the same database: the writer's
+// failed batches must not hurt the calls, and the process must still stop
+// cleanly. Info lines off: nothing reads the process's stderr during the load,
+// and a full pipe would stall it.
+TEST_P(postgres_kill, the_same_through_troupe_serve_with_the_request_log_on) {
+  temp_folder dir{"troupe-pg-kill"};
+  std::ofstream(dir / "troupe.toml") << "[server]\nport = 0\n"
+                                        "[database]\nworkers = 4\nurl = \""
+                                     << url_ << "\"\n[logging]\nlevel = \"warn\"\nrequest_log = \"all\"\n";
+  troupe_process troupe{{"serve", "--config", dir / "troupe.toml"}};
+  int port = troupe.wait_listening();
+  ASSERT_NE(port, 0) << troupe.stderr_text();
+  kill_postgres_under_load(port, "troupe serve");
+  troupe.signal(SIGTERM);
+  EXPECT_EQ(troupe.wait_exit(step_timeout), std::optional<int>{0}) << troupe.stderr_text();
 }
 
 INSTANTIATE_TEST_SUITE_P(backend, postgres_kill, ::testing::Values(troupe::db::backend::postgresql),
