@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
@@ -54,7 +53,8 @@ public:
   template <class MakeChannel>
   create_user_load(int threads, MakeChannel make_channel) {
     for (int t = 0; t < threads; ++t)
-      threads_.emplace_back([this, t, stub = demo::v1::UserService::NewStub(make_channel(t + 1))] { run(t, *stub); });
+      threads_.emplace_back(
+        [this, t, stub = demo::v1::UserService::NewStub(make_channel(t + 1))] { run(t, *stub); });
   }
 
   ~create_user_load() { stop(); }
@@ -224,13 +224,11 @@ void postgres_kill::kill_postgres_under_load(int port, const std::string& server
   auto exited_after = clock_type::now() - kill_time;
 
   // Down: the calls made now fail (ten a thread, some 0.2 s of outage).
-  auto started_after = [](clock_type::time_point t) {
-    return [t](const std::vector<unary_outcome>& all) {
-      return std::count_if(all.begin(), all.end(), [t](auto& o) { return o.started > t; });
-    };
-  };
-  ASSERT_TRUE(load.wait([&](auto& all) { return started_after(kill_time + exited_after)(all) >= 10 * client_threads; }))
-    << tally(load.outcomes());
+  auto down_since = kill_time + exited_after;
+  ASSERT_TRUE(load.wait([&](auto& all) {
+    return std::count_if(all.begin(), all.end(), [&](auto& o) { return o.started > down_since; }) >=
+           10 * client_threads;
+  })) << tally(load.outcomes());
 
   // The killed postmaster's lock files stay; pg_cluster.sh start removes them.
   auto restart_time = clock_type::now();
@@ -269,7 +267,7 @@ void postgres_kill::kill_postgres_under_load(int port, const std::string& server
     else if (c.code != grpc::StatusCode::OK)
       other.push_back(c);
     // Made and answered while the server was gone for good (not starting).
-    if (c.started > kill_time + exited_after && c.finished < restart_time) {
+    if (c.started > down_since && c.finished < restart_time) {
       ++down_calls;
       EXPECT_NE(c.code, grpc::StatusCode::OK) << c.email << " answered OK while the database was down";
     }
@@ -310,9 +308,9 @@ void postgres_kill::kill_postgres_under_load(int port, const std::string& server
                             << lost.front();
 
   std::ostringstream figures;
-  figures << server << ", postmaster SIGKILL under " << client_threads << " client threads: calls " << calls.size() << ", OK "
-          << ok << ", UNAVAILABLE " << unavailable << ", DEADLINE_EXCEEDED " << deadline << ", other "
-          << other.size() << "; made while down " << down_calls << "; backends gone " << seconds(exited_after)
+  figures << server << ", postmaster SIGKILL under " << client_threads << " client threads: calls "
+          << calls.size() << ", OK " << ok << ", UNAVAILABLE " << unavailable << ", DEADLINE_EXCEEDED " << deadline
+          << ", other " << other.size() << "; made while down " << down_calls << "; backends gone " << seconds(exited_after)
           << " s after the kill; pg_ctl start took " << seconds(up_time - restart_time)
           << " s; first OK " << seconds(*recovered - up_time) << " s after it returned ("
           << seconds(*recovered - kill_time) << " s after the kill); failures:" << tally(failed)
