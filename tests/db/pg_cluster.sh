@@ -3,7 +3,8 @@
 #
 #   pg_cluster.sh start DIR [PORT]     create the cluster (first time), start it and
 #                                      write its url to DIR/url; PORT defaults to the
-#                                      one used before, else a free loopback port
+#                                      one used before, else a free loopback port;
+#                                      also after the server was killed
 #   pg_cluster.sh stop DIR [MODE]      stop it, keeping the data (MODE: fast or immediate)
 #   pg_cluster.sh destroy DIR          stop it and delete DIR
 #
@@ -35,6 +36,24 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Whether process $1 has ended: gone, or a zombie nobody reaps.
+ended() {
+  [ ! -e "/proc/$1/stat" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" = Z ]
+}
+
+# A server killed with SIGKILL leaves its lock files (the data folder's
+# postmaster.pid, the socket's .lock) naming it. PostgreSQL takes them over
+# when that process is gone, but not while it is a zombie, which it stays
+# where init does not reap (as in some containers): remove those.
+remove_stale_locks() {
+  local lock pid
+  for lock in "$dir/data/postmaster.pid" "$dir"/.s.PGSQL.*.lock; do
+    [ -f "$lock" ] || continue
+    pid=$(head -n 1 "$lock")
+    if [[ $pid =~ ^[0-9]+$ ]] && ended "$pid"; then rm -f "$lock"; fi
+  done
+}
+
 running() {
   [ -f "$dir/data/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1
 }
@@ -52,6 +71,7 @@ case $cmd in
       echo "pg_cluster.sh: port $port on 127.0.0.1 is in use" >&2
       exit 1
     fi
+    remove_stale_locks
     # fsync off: the data is thrown away, and the tests run faster.
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \

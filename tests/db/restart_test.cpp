@@ -2,7 +2,6 @@
 // unavailable meanwhile, and the same pool serves again afterwards. Runs on
 // its own cluster (the fixture db_pg_restart), as it stops the server.
 #include <condition_variable>
-#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -20,13 +19,6 @@ protected:
       GTEST_SKIP() << "no PostgreSQL cluster: run through ctest";
     use(backend::postgresql);
   }
-
-  // pg_cluster.sh start|stop on this test's cluster.
-  static void cluster(const std::string& args) {
-    std::string cmd = std::string(TROUPE_PG_CLUSTER_SCRIPT) + " " + args;
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  }
-  static std::string dir() { return std::getenv("TROUPE_TEST_PG_DIR"); }
 
   // Runs `n` jobs at once, one on each worker: each waits for the others
   // before touching the database. (A job that fails before its function runs,
@@ -70,7 +62,7 @@ TEST_F(restart_test, jobs_fail_unavailable_while_the_server_is_down_and_succeed_
   auto running = submit_in_background(p, [](connection& c) { c.exec("SELECT pg_sleep(30)"); });
   wait_for_pg_sleeps(1);
   auto t0 = clock::now();
-  cluster("stop " + dir() + " immediate");
+  pg_cluster("stop " + postgres_dir() + " immediate");
   ASSERT_EQ(running.result.wait_for(patience), std::future_status::ready);
   auto lost = running.result.get();
   ASSERT_FALSE(lost);
@@ -90,7 +82,7 @@ TEST_F(restart_test, jobs_fail_unavailable_while_the_server_is_down_and_succeed_
 
   // pg_ctl waits until the server accepts connections; then every worker
   // reconnects on its next job.
-  cluster("start " + dir());
+  pg_cluster("start " + postgres_dir());
   for (int round = 0; round < 2; ++round) {
     auto results = on_every_worker(p, workers);
     ASSERT_EQ(results.size(), size_t{workers});

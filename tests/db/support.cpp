@@ -44,6 +44,16 @@ std::string postgres_base_url() {
   return url;
 }
 
+std::string postgres_dir() {
+  const char* dir = std::getenv("TROUPE_TEST_PG_DIR");
+  return dir ? dir : "";
+}
+
+void pg_cluster(const std::string& args) {
+  std::string cmd = std::string(TROUPE_PG_CLUSTER_SCRIPT) + " " + args;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
 std::string backend_name(const ::testing::TestParamInfo<backend>& info) {
   return to_string(info.param);
 }

@@ -43,6 +43,14 @@ bool have_postgres();
 // The url of the throw-away cluster's admin database ("" when it cannot be read).
 std::string postgres_base_url();
 
+// The throw-away cluster's folder ($TROUPE_TEST_PG_DIR; its server's data is
+// in data/ under it).
+std::string postgres_dir();
+
+// Runs `pg_cluster.sh ARGS` (e.g. "stop DIR immediate", "start DIR") and
+// fails the test unless it succeeds.
+void pg_cluster(const std::string& args);
+
 // Where a test's result arrives when its owner actor runs in the background.
 template <class T>
 struct background_job {
