@@ -27,7 +27,7 @@ hidden() {
   fi
 }
 
-hidden "user:pass@" "postgresql://alice:$secret@db.example:5432/app" "password=***"
+hidden "user:pass@" "postgresql://alice:$secret@db.example:5432/app" "postgresql://alice:***@db.example:5432/app"
 hidden "user:pass@, percent-encoded" "postgres://alice:s3cr3t%40x@db.example/app" "user=alice"
 hidden "?password=" "postgresql://alice@db.example/app?password=$secret&sslmode=require" "sslmode=require"
 hidden "password= keyword" "host=db.example user=alice password=$secret dbname=app" "password='***'"

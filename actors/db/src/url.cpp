@@ -107,16 +107,48 @@ std::string redact(const std::string& url) {
   }
   if (!changed)
     return url;
-  // Rebuilt in the form it came in; a URI takes every parameter as a query one.
+  // Rebuilt in the form it came in.
   size_t scheme = uri_prefix(url);
   std::string out = url.substr(0, scheme);
-  for (size_t i = 0; i < shown.size(); ++i) {
-    auto& [key, v] = shown[i];
-    if (scheme > 0)
-      out += (i == 0 ? "?" : "&") + std::string(key) + "=" + percent_encoded(v);
-    else
-      out += (i == 0 ? "" : " ") + std::string(key) + "=" + quoted(v);
+  if (scheme == 0) {
+    for (size_t i = 0; i < shown.size(); ++i)
+      out += (i == 0 ? "" : " ") + std::string(shown[i].first) + "=" + quoted(shown[i].second);
+    return out;
   }
+  // A URI keeps user, host, port and database where a reader looks for them
+  // (`user:***@host:port/db`); the rest, and hosts a URI authority cannot
+  // spell simply (lists, socket paths), become query parameters.
+  auto take = [&](std::string_view key) -> std::optional<std::string> {
+    for (auto it = shown.begin(); it != shown.end(); ++it) {
+      if (key == it->first) {
+        auto v = std::move(it->second);
+        shown.erase(it);
+        return v;
+      }
+    }
+    return std::nullopt;
+  };
+  auto simple = [](const std::string& v) { return v.find_first_of(",/:") == std::string::npos; };
+  auto user = take("user");
+  auto password = user ? take("password") : std::nullopt;
+  if (user)
+    out += percent_encoded(*user) + (password ? ":" + *password : "") + "@";
+  auto host = take("host");
+  if (host && !simple(*host)) {
+    shown.emplace_back("host", *host);
+    host.reset();
+  }
+  if (host) {
+    out += percent_encoded(*host);
+    if (auto port = take("port"); port && simple(*port))
+      out += ":" + percent_encoded(*port);
+    else if (port)
+      shown.emplace_back("port", *port);
+  }
+  if (auto db = take("dbname"))
+    out += "/" + percent_encoded(*db);
+  for (size_t i = 0; i < shown.size(); ++i)
+    out += (i == 0 ? "?" : "&") + std::string(shown[i].first) + "=" + percent_encoded(shown[i].second);
   return out;
 }
 

@@ -11,7 +11,8 @@ namespace troupe::db {
 // libpq parses it (PQconninfoParse), so every form libpq accepts is covered.
 // A url without a secret comes back as it is; one with a secret comes back
 // rebuilt in the same form from what libpq parsed (a URI as
-// `postgresql://?key=value&...`, keywords as `key='value' ...`). A sqlite://
+// `postgresql://user:***@host:port/db?key=value&...`, keywords as
+// `key='value' ...`). A sqlite://
 // url holds no secret; any other text libpq cannot parse shows only its
 // scheme (`mysql://***`), or "***".
 std::string redact(const std::string& url);
