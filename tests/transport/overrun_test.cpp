@@ -121,5 +121,29 @@ TEST(overrun, few_big_messages_are_cut_off_by_bytes) {
   EXPECT_TRUE(wait_until([&] { return server.running_actors() == actors; }));
 }
 
+// The done notification of a call gRPC completed normally reaches an actor
+// that finished it through the endpoint but did not quit.
+TEST(overrun, actor_still_running_when_its_call_is_done_is_told) {
+  auto f = std::make_shared<flood>();
+  troupe::service svc{"bench.v1.Bench"};
+  svc.server_stream<StreamRequest, Payload>(
+    "ServerStream", [f](troupe::server_stream_actor<StreamRequest, Payload> self) -> caf::behavior {
+      self->attach_functor([f](const caf::error&) { ++f->quit; });
+      return {
+        [=](const StreamRequest&) { self.call().endpoint().finish(grpc::Status::OK); },
+        [=](troupe::cancelled c) { f->reason = static_cast<int>(c.reason); },
+      };
+    });
+  test_server server{[&](troupe::server& s) { s.add(svc); }};
+  auto stub = server.bench();
+  grpc::ClientContext ctx;
+  auto reader = stub->ServerStream(&ctx, StreamRequest{});
+  Payload msg;
+  EXPECT_FALSE(reader->Read(&msg));
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_TRUE(wait_until([&] { return f->quit == 1; }));
+  EXPECT_EQ(f->reason, static_cast<int>(cancel_reason::ended));
+}
+
 }  // namespace
 }  // namespace troupe::test
