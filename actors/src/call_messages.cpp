@@ -10,6 +10,8 @@ const char* to_string(cancel_reason r) {
       return "deadline";
     case cancel_reason::shutdown:
       return "shutdown";
+    case cancel_reason::ended:
+      return "ended";
   }
   return "unknown";
 }

@@ -107,6 +107,7 @@ caf::behavior client_stream(std::shared_ptr<probe> p,
         self.resume_input();
     },
     [=](troupe::end_of_input) {
+      ++p->ended;
       w->ended = true;
       if (w->unfinished == 0)
         self.reply(w->sum);

@@ -17,6 +17,7 @@ struct probe {
   std::atomic<long> produced{0};      // ServerStream messages handed to write()
   std::atomic<int> paused{0};         // ServerStream producers waiting for credit
   std::atomic<long> consumed{0};      // ClientStream messages handled
+  std::atomic<int> ended{0};          // ClientStream calls that received end_of_input
   std::atomic<size_t> max_unfinished{0};  // most ClientStream requests received, not yet done
   int slow_ms = 0;                    // ClientStream: time each message "takes"
 };

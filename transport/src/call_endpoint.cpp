@@ -16,6 +16,43 @@ bool reads_stream(rpc_kind k) {
   return k == rpc_kind::client_stream || k == rpc_kind::bidi;
 }
 
+bool ends_with(const std::string& s, const char* tail) {
+  size_t n = std::char_traits<char>::length(tail);
+  return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
+}
+
+// What breaks gRPC's rules for metadata an application sends (gRPC core
+// checks them in grpc_call_start_batch and refuses the whole batch, which
+// grpc++ answers with abort()), or nullptr. Keys gRPC itself sends (grpc-*)
+// are refused too: a handler's grpc-status would contradict the real one.
+const char* metadata_error(const std::string& key, const std::string& value) {
+  if (key.empty())
+    return "empty key";
+  if (key.compare(0, 5, "grpc-") == 0)
+    return "key reserved by gRPC";
+  for (char c : key) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+      return "key with a character outside 0-9 a-z - _ .";  // upper case, ':' of pseudo-headers
+  }
+  if (ends_with(key, "-bin"))
+    return nullptr;  // binary values: any bytes (gRPC sends them base64)
+  for (unsigned char c : value) {
+    if (c < 0x20 || c > 0x7e)
+      return "value with a character outside printable ASCII (binary values need a -bin key)";
+  }
+  return nullptr;
+}
+
+// A handler's key for a log line: printable, short.
+std::string printable(const std::string& key) {
+  std::string out = key.substr(0, 64);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e)
+      c = '?';
+  }
+  return out;
+}
+
 }  // namespace
 
 call_endpoint::live_count::live_count(server_core& core) : core_(core) {
@@ -184,13 +221,10 @@ void call_endpoint::on_read(lock& lk, bool ok) {
   if (done_ || finish_status_)
     return;
   if (!ok) {
-    // Either the client half-closed or the call broke. A broken call also
-    // completes its done notification; queue a check behind it on the same
-    // queue so a cancelled upload never looks like a finished one. (Exactly
-    // one alarm per call: gRPC frees an Alarm destroyed with its event queued.)
-    read_end_alarm_ = std::make_unique<grpc::Alarm>();
-    start(op::read_end_check);
-    read_end_alarm_->Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), &read_end_tag_);
+    // Either the client half-closed or the call broke: a cancelled upload must
+    // never look like a finished one.
+    end_unconfirmed_ = true;
+    confirm_end_of_input(lk);
     return;
   }
   ++msgs_in_;
@@ -201,8 +235,32 @@ void call_endpoint::on_read(lock& lk, bool ok) {
   read_more(lk);
 }
 
+void call_endpoint::confirm_end_of_input(lock& lk) {
+  if (done_ || finish_status_) {
+    end_unconfirmed_ = false;  // the call is over: no end_of_input needed
+    return;
+  }
+  if (sending_)
+    return;  // on_send starts the next send, which decides
+  if (!metadata_sent_) {
+    // The response headers: sent on a half-closed stream, refused on a
+    // broken one (see the invariants).
+    metadata_wanted_ = true;
+    pump_sends(lk);
+    return;
+  }
+  // A bidi stream with its headers out and nothing to send: no operation can
+  // tell. A broken call also completes its done notification; queue a check
+  // behind it on the same queue. (Exactly one alarm per call: gRPC frees an
+  // Alarm destroyed with its event queued.)
+  end_unconfirmed_ = false;
+  read_end_alarm_ = std::make_unique<grpc::Alarm>();
+  start(op::read_end_check);
+  read_end_alarm_->Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), &read_end_tag_);
+}
+
 void call_endpoint::on_read_end_check(lock&) {
-  if (done_ || finish_status_)
+  if (done_ || finish_status_ || !actor_)
     return;
   caf::anon_send(actor_, end_of_input{});
 }
@@ -228,21 +286,35 @@ void call_endpoint::read_more(lock& lk) {
     start_read(lk);
 }
 
-bool call_endpoint::write(grpc::ByteBuffer msg) {
+size_t call_endpoint::overrun_bytes() const {
+  // The byte window, the message that crossed it, and one answer of at most
+  // max_send_message_bytes to each request still in the mailbox: a producer
+  // that pauses at false never comes near it, whatever its message sizes.
+  auto& cfg = core_->cfg;
+  return static_cast<size_t>(cfg.write_window_bytes) +
+         static_cast<size_t>(cfg.read_window + 1) * static_cast<size_t>(cfg.max_send_message_bytes);
+}
+
+bool call_endpoint::write(std::optional<grpc::ByteBuffer> msg) {
   lock lk(mu_);
   if (done_ || finish_status_)
     return false;
+  if (!msg) {
+    spdlog::error("{}: a response could not be serialised; ending the call", method());
+    end_call(lk, {grpc::StatusCode::INTERNAL, "internal error"});
+    return false;
+  }
   const int window = core_->cfg.write_window;
   // Up to a read window of requests may still be in the mailbox after the
   // credit ran out; a handler answering each of them stays within this bound.
-  if (unsent_ >= window + core_->cfg.read_window) {
-    spdlog::error("{}: handler kept writing after its stream ran out of credit ({} queued); "
-                  "ending the call", method(), unsent_);
-    finish_locked(lk, {grpc::StatusCode::RESOURCE_EXHAUSTED, "stream producer overran its window"});
+  if (unsent_ >= window + core_->cfg.read_window || unsent_bytes_ + msg->Length() > overrun_bytes()) {
+    spdlog::error("{}: handler kept writing after its stream ran out of credit ({} messages, {} "
+                  "bytes queued); ending the call", method(), unsent_, unsent_bytes_);
+    end_call(lk, {grpc::StatusCode::RESOURCE_EXHAUSTED, "stream producer overran its window"});
     return false;
   }
-  unsent_bytes_ += msg.Length();
-  outbox_.push_back(std::move(msg));
+  unsent_bytes_ += msg->Length();
+  outbox_.push_back(std::move(*msg));
   ++unsent_;
   pump_sends(lk);
   if (unsent_ < window && unsent_bytes_ < static_cast<size_t>(core_->cfg.write_window_bytes))
@@ -251,12 +323,17 @@ bool call_endpoint::write(grpc::ByteBuffer msg) {
   return false;
 }
 
-void call_endpoint::reply(grpc::ByteBuffer msg) {
+void call_endpoint::reply(std::optional<grpc::ByteBuffer> msg) {
   lock lk(mu_);
   if (done_ || finish_status_)
     return;
-  unsent_bytes_ += msg.Length();
-  outbox_.push_back(std::move(msg));
+  if (!msg) {
+    spdlog::error("{}: the response could not be serialised; ending the call", method());
+    end_call(lk, {grpc::StatusCode::INTERNAL, "internal error"});
+    return;
+  }
+  unsent_bytes_ += msg->Length();
+  outbox_.push_back(std::move(*msg));
   ++unsent_;
   finish_status_ = grpc::Status::OK;
   pump_sends(lk);
@@ -274,6 +351,21 @@ void call_endpoint::finish_locked(lock& lk, const grpc::Status& st) {
   pump_sends(lk);
 }
 
+void call_endpoint::end_call(lock& lk, const grpc::Status& st) {
+  if (done_ || finish_started_)
+    return;
+  // Only the write gRPC is sending stays counted: the rest never goes out.
+  outbox_.clear();
+  unsent_ = sending_ && send_is_write_ ? 1 : 0;
+  unsent_bytes_ = unsent_ ? in_flight_bytes_ : 0;
+  finish_status_ = st;  // replaces one decided but not started: this one is why it ends
+  // At once, not at the done notification: a client that does not read holds
+  // back the Finish, and the actor should not wait for that.
+  if (actor_)
+    caf::anon_send<caf::message_priority::high>(actor_, cancelled{cancel_reason::ended});
+  pump_sends(lk);
+}
+
 void call_endpoint::send_initial_metadata() {
   lock lk(mu_);
   if (metadata_wanted_ || done_)
@@ -284,8 +376,15 @@ void call_endpoint::send_initial_metadata() {
 
 void call_endpoint::add_trailing_metadata(const std::string& key, const std::string& value) {
   lock lk(mu_);
-  if (!finish_started_)
-    ctx_.AddTrailingMetadata(key, value);
+  if (finish_started_ || done_)
+    return;
+  if (auto error = metadata_error(key, value)) {
+    spdlog::error("{}: handler set invalid trailing metadata '{}' ({}); ending the call", method(),
+                  printable(key), error);
+    end_call(lk, {grpc::StatusCode::INTERNAL, "internal error"});
+    return;
+  }
+  ctx_.AddTrailingMetadata(key, value);
 }
 
 void call_endpoint::pump_sends(lock& lk) {
@@ -321,6 +420,8 @@ void call_endpoint::pump_sends(lock& lk) {
   }
   sending_ = true;
   send_is_write_ = what == send::write || what == send::write_and_finish;
+  metadata_sent_ = true;  // grpc++ sends the headers with the first operation
+  send_confirms_end_ = end_unconfirmed_;
   start(op::send);
   // Started outside the lock: grpc++ may write to the socket on this thread
   // right away, and the call's other thread (actor or transport) should not
@@ -367,21 +468,30 @@ void call_endpoint::on_send(lock& lk, bool ok) {
       read_more(lk);
     }
   }
+  if (send_confirms_end_) {
+    // Started after a failed read: it went through only if the client had
+    // half-closed. If not, the call broke and its done notification follows.
+    send_confirms_end_ = false;
+    end_unconfirmed_ = false;
+    if (ok && !done_ && !finish_status_ && actor_)
+      caf::anon_send(actor_, end_of_input{});
+  }
   if (!ok)
     return;  // the call broke; its done notification follows
   pump_sends(lk);
+  if (end_unconfirmed_)
+    confirm_end_of_input(lk);
 }
 
 void call_endpoint::on_done(lock&) {
   done_ = true;
   outbox_.clear();
   cancelled_ = ctx_.IsCancelled();
-  auto reason = cancel_reason::cancelled;
-  if (cancelled_) {
-    reason = why_cancelled();
-    if (actor_)
-      caf::anon_send<caf::message_priority::high>(actor_, cancelled{reason});
-  }
+  auto reason = cancelled_ ? why_cancelled() : cancel_reason::cancelled;
+  // An actor still running has not finished the call itself (it quits when it
+  // does): a call gRPC or the endpoint ended reaches it here at the latest.
+  if (actor_)
+    caf::anon_send<caf::message_priority::high>(actor_, cancelled{cancelled_ ? reason : cancel_reason::ended});
   // The server closes its queues once every call is done: a send decided
   // before this notification but still being started must get there first.
   if (starting_ > 0)

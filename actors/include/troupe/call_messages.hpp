@@ -24,6 +24,10 @@ enum class cancel_reason : uint8_t {
   cancelled = 1,  // the client cancelled or went away
   deadline,       // the client's deadline passed
   shutdown,       // the server is shutting down
+  ended,          // the server ended the call itself: its handler overran the
+                  // write window, set invalid trailing metadata or produced a
+                  // response that cannot be serialised; or the call ended
+                  // while its actor still ran
 };
 
 const char* to_string(cancel_reason r);

@@ -47,6 +47,9 @@ public:
   }
 
   // Adds trailing metadata to the response; ignored once the call is finishing.
+  // gRPC's rules apply: a key of 0-9 a-z - _ . only, not starting with grpc-;
+  // a value of printable ASCII (0x20-0x7E) unless the key ends with -bin (any
+  // bytes). Metadata breaking them ends the call with INTERNAL and a log line.
   void set_trailing_metadata(const std::string& key, const std::string& value) {
     ep_->add_trailing_metadata(key, value);
   }

@@ -2,8 +2,9 @@
 // requests arrive as messages of the request type, and:
 //   end_of_input   the client half-closed (client streams, bidi)
 //   write_credit   a paused stream may write again (server streams, bidi)
-//   cancelled      the call is over (client cancel, deadline, shutdown); the
-//                  actor quits right after its own handler for it, if any
+//   cancelled      the call is over (client cancel, deadline, shutdown, or
+//                  the server ended it: reason ended); the actor quits right
+//                  after its own handler for it, if any
 // Handles are cheap to copy into a behavior's lambdas.
 #pragma once
 

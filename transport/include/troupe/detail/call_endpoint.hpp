@@ -10,7 +10,25 @@
 //  - no operation is decided after the done notification; a send decided
 //    before it and started outside the lock delays the call's "done" count,
 //    so nothing reaches a completion queue that is shutting down;
-//  - the endpoint keeps itself alive while any gRPC operation is in flight.
+//  - the endpoint keeps itself alive while any gRPC operation is in flight;
+//  - every end of a call reaches its actor while it runs: cancelled{reason}
+//    from the done notification (cancel, deadline, shutdown, or ended when
+//    gRPC completed a finish the actor did not send), and cancelled{ended} at
+//    once when the endpoint ends the call itself (write overrun, invalid
+//    trailing metadata, a response that cannot be serialised). The actor then
+//    quits, so endpoint and actor never keep each other alive;
+//  - end_of_input is delivered only when the input certainly ended with a
+//    half-close. gRPC reports a half-close and a broken call alike, as a failed
+//    Read, and its done notification (IsCancelled) comes only after our Finish
+//    for a half-closed call, so it cannot decide in time. A broken call fails
+//    every operation started after its Read failed (gRPC closes the stream
+//    before it reports that Read), a half-closed one does not: so the first
+//    send started after the failed Read decides — the response headers if none
+//    went out yet (client streams, quiet bidi streams), else the next queued
+//    write. A bidi stream whose headers went out and that has nothing queued
+//    has no such probe; only there end_of_input follows an Alarm queued behind
+//    the done notification, which gRPC does not strictly order (a bidi handler
+//    should not commit on end_of_input alone).
 #pragma once
 
 #include <atomic>
@@ -62,10 +80,14 @@ public:
 
   // Queues a message. Returns false once the stream has used its credit (the
   // producer should pause until a write_credit message) or the call is over.
-  bool write(grpc::ByteBuffer msg);
+  // A producer that goes on past write_window + read_window messages, or past
+  // overrun_bytes(), has its call ended with RESOURCE_EXHAUSTED. nullopt (a
+  // response that could not be serialised) ends the call with INTERNAL.
+  bool write(std::optional<grpc::ByteBuffer> msg);
 
-  // Sends `msg` and finishes with OK, as one operation when nothing is queued.
-  void reply(grpc::ByteBuffer msg);
+  // Sends `msg` and finishes with OK, as one operation when nothing is queued;
+  // nullopt ends the call with INTERNAL.
+  void reply(std::optional<grpc::ByteBuffer> msg);
 
   // Finishes after the queued writes; later calls are ignored.
   void finish(const grpc::Status& st);
@@ -73,6 +95,9 @@ public:
   // Sends response headers now (used by streams that stay silent).
   void send_initial_metadata();
 
+  // Adds trailing metadata; ignored once the Finish started. A key or value
+  // that breaks gRPC's rules (see metadata_error in call_endpoint.cpp) would
+  // make grpc++ abort at the Finish: it ends the call with INTERNAL instead.
   void add_trailing_metadata(const std::string& key, const std::string& value);
 
   // The actor has handled one request message: read ahead again if allowed.
@@ -112,6 +137,11 @@ private:
   void read_more(lock& lk);
   void pump_sends(lock& lk);
   void finish_locked(lock& lk, const grpc::Status& st);
+  // Ends the call now with `st` (an error of the endpoint's own): drops the
+  // queued writes, finishes after the one in flight, tells the actor.
+  void end_call(lock& lk, const grpc::Status& st);
+  // Bytes a stream may hold unsent before write() ends its call.
+  size_t overrun_bytes() const;
 
   void on_accept(lock& lk, bool ok);
   // After admission: checks the API key, then begins the call.
@@ -121,6 +151,8 @@ private:
   void admit_caller(lock& lk, auth_verdict v);
   void begin_call(lock& lk);
   void on_read(lock& lk, bool ok);
+  // A read failed: starts what decides between a half-close and a broken call.
+  void confirm_end_of_input(lock& lk);
   void on_read_end_check(lock& lk);
   void on_send(lock& lk, bool ok);
   // Keeps the call's record in record_ when the request log wants it.
@@ -185,13 +217,17 @@ private:
   bool input_ended_ = false;
   bool input_paused_ = false;
   int unconsumed_ = 0;  // messages delivered to the actor, not yet handled
-  std::unique_ptr<grpc::Alarm> read_end_alarm_;
+  // A read failed and no send started since has told whether the client
+  // half-closed (see the invariants).
+  bool end_unconfirmed_ = false;
+  bool send_confirms_end_ = false;  // the send in flight started after that read
+  std::unique_ptr<grpc::Alarm> read_end_alarm_;  // only where no send can tell
 
   // Sending.
   bool sending_ = false;
   bool send_is_write_ = false;
   bool metadata_wanted_ = false;
-  bool metadata_sent_ = false;
+  bool metadata_sent_ = false;  // by any send: grpc++ sends headers with the first
   std::deque<grpc::ByteBuffer> outbox_;
   int unsent_ = 0;  // writes accepted and not yet completed (outbox + in flight)
   size_t unsent_bytes_ = 0;

@@ -1,17 +1,23 @@
 // Protobuf <-> gRPC byte buffers, on the call actor's thread.
 #pragma once
 
+#include <optional>
+
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/support/byte_buffer.h>
 
 namespace troupe::detail {
 
+// The message's bytes, or nullopt when protobuf cannot serialise it (a
+// message over 2 GiB: gRPC's serialiser refuses it, and protobuf logs why).
+// The endpoint's write() and reply() take the result as it is, so every RPC
+// kind ends such a call with INTERNAL the same way.
 template <class T>
-grpc::ByteBuffer serialize(const T& msg) {
+std::optional<grpc::ByteBuffer> serialize(const T& msg) {
   grpc::ByteBuffer bytes;
   bool own = false;
-  // Fails only for messages over 2 GiB, which the size limits refuse earlier.
-  (void)grpc::SerializationTraits<T>::Serialize(msg, &bytes, &own);
+  if (!grpc::SerializationTraits<T>::Serialize(msg, &bytes, &own).ok())
+    return std::nullopt;
   return bytes;
 }
 
