@@ -1,3 +1,4 @@
+#include <list>
 #include <mutex>
 #include <unordered_map>
 
@@ -16,8 +17,8 @@ using steady = std::chrono::steady_clock;
 
 // How often counted uses are written.
 constexpr auto usage_interval = std::chrono::seconds(1);
-// Look-ups remembered before expired ones are swept out.
-constexpr size_t cache_sweep_above = 100'000;
+// Valid keys remembered; past this the least recently used one is forgotten.
+constexpr size_t max_cached_keys = 100'000;
 
 struct key_row {
   int64_t key_id = 0;
@@ -30,7 +31,6 @@ struct key_row {
 struct lookup {
   std::string hash;
   std::string prefix;
-  key_checker::reply reply;
 };
 
 struct usage {
@@ -61,31 +61,33 @@ namespace troupe {
 namespace {
 
 // What the transport threads and the actor share.
+//
+// The cache holds valid keys only, at most max_cached_keys of them (~300
+// bytes each plus the user's name: ~30 MB at most), least recently used
+// first out. An entry outlives its verdict: past `fresh_until` (cache_ttl_s,
+// or the key's expiry) the key is looked up again before its next call is
+// served, but as a key known valid, which the transport does not throttle;
+// it leaves the cache when that look-up refuses it. Refused keys are not
+// remembered: the transport throttles their look-ups per address, so they
+// can never crowd valid keys out.
 struct shared_state {
   steady::duration ttl;
 
   struct cached {
-    auth_verdict verdict;
+    caller who;
     int64_t key_id = 0;
-    steady::time_point until;
+    steady::time_point fresh_until;
+    std::list<const std::string*>::iterator in_use_order;
   };
 
   std::mutex mu;
   std::unordered_map<std::string, cached> cache;  // by key hash
-  usage_map counted;                              // uses not yet handed to the actor
+  std::list<const std::string*> use_order;        // cache's keys, most recently used first
+  // Replies waiting for the look-up of one hash (a burst of calls with a new
+  // key costs one query, and one place in the transport's limiter).
+  std::unordered_map<std::string, std::vector<key_checker::reply>> waiting;
+  usage_map counted;  // uses not yet handed to the actor
   bool tick_armed = false;
-
-  // The cached verdict for `hash`, counting a use of a valid key. Sets `arm`
-  // when the actor must be told to schedule a write.
-  std::optional<auth_verdict> cached_verdict(const std::string& hash, bool& arm) {
-    std::lock_guard<std::mutex> lk(mu);
-    auto it = cache.find(hash);
-    if (it == cache.end() || steady::now() >= it->second.until)
-      return std::nullopt;
-    if (it->second.verdict.st.ok())
-      arm = count_use(it->second.key_id);
-    return it->second.verdict;
-  }
 
   // Under mu. True when no write is scheduled yet.
   bool count_use(int64_t key_id) {
@@ -98,16 +100,30 @@ struct shared_state {
     return true;
   }
 
-  void remember(const std::string& hash, const auth_verdict& v, int64_t key_id, steady::time_point until) {
-    std::lock_guard<std::mutex> lk(mu);
-    if (cache.size() > cache_sweep_above) {
-      auto now = steady::now();
-      for (auto it = cache.begin(); it != cache.end();)
-        it = now >= it->second.until ? cache.erase(it) : std::next(it);
-      if (cache.size() > cache_sweep_above)
-        cache.clear();
+  // Under mu.
+  void remember(const std::string& hash, const caller& who, int64_t key_id, steady::time_point fresh_until) {
+    auto [it, added] = cache.try_emplace(hash);
+    if (added) {
+      use_order.push_front(&it->first);
+      it->second.in_use_order = use_order.begin();
     }
-    cache[hash] = {v, key_id, until};
+    it->second.who = who;
+    it->second.key_id = key_id;
+    it->second.fresh_until = fresh_until;
+    if (cache.size() > max_cached_keys) {
+      auto oldest = cache.find(*use_order.back());
+      use_order.pop_back();
+      cache.erase(oldest);
+    }
+  }
+
+  // Under mu.
+  void forget(const std::string& hash) {
+    auto it = cache.find(hash);
+    if (it == cache.end())
+      return;
+    use_order.erase(it->second.in_use_order);
+    cache.erase(it);
   }
 
   usage_map take_counted() {
@@ -142,9 +158,6 @@ void write_usage(db::connection& c, const usage_map& uses) {
 struct checker_state {
   std::shared_ptr<shared_state> shared;
   caf::actor pool;
-  // Replies waiting for the look-up of one hash (a burst of calls with a new
-  // key costs one query).
-  std::unordered_map<std::string, std::vector<key_checker::reply>> waiting;
   usage_map unwritten;
   bool writing = false;
   std::vector<caf::response_promise> flushes;
@@ -218,27 +231,29 @@ void write_batch(checker_actor* self) {
 
 void on_looked_up(checker_actor* self, const std::string& hash, const std::string& prefix,
                   db::outcome<std::optional<key_row>> o) {
-  auto& st = self->state;
-  auto replies = std::move(st.waiting[hash]);
-  st.waiting.erase(hash);
+  auto& shared = *self->state.shared;
   auth_verdict verdict;
-  int64_t key_id = 0;
   if (!o) {
-    // Not remembered: the next call tries again.
+    // The cache is left as it was: the next call tries again.
     spdlog::warn("auth: cannot look API key {} up: {}", prefix, to_string(o.error()));
     verdict = auth_verdict::deny(unavailable("API keys cannot be checked right now"));
-  } else {
-    auto [v, until] = judge(*o, prefix, st.shared->ttl);
-    verdict = v;
-    key_id = *o ? (*o)->key_id : 0;
-    st.shared->remember(hash, verdict, key_id, until);
   }
+  std::unique_lock<std::mutex> lk(shared.mu);
+  auto replies = std::move(shared.waiting[hash]);
+  shared.waiting.erase(hash);
   bool arm = false;
-  if (verdict.st.ok()) {
-    std::lock_guard<std::mutex> lk(st.shared->mu);
-    for (size_t i = 0; i < replies.size(); ++i)
-      arm = st.shared->count_use(key_id) || arm;
+  if (o) {
+    auto [v, until] = judge(*o, prefix, shared.ttl);
+    verdict = std::move(v);
+    if (verdict.st.ok()) {
+      shared.remember(hash, *verdict.who, (*o)->key_id, until);
+      for (size_t i = 0; i < replies.size(); ++i)
+        arm = shared.count_use((*o)->key_id) || arm;
+    } else {
+      shared.forget(hash);
+    }
   }
+  lk.unlock();
   if (arm)
     self->delayed_send(self, usage_interval, tick_atom::value);
   for (auto& r : replies)
@@ -250,10 +265,6 @@ caf::behavior checker(checker_actor* self, std::shared_ptr<shared_state> shared,
   self->state.pool = std::move(pool);
   return {
     [self](lookup& l) {
-      auto& waiting = self->state.waiting[l.hash];
-      waiting.push_back(std::move(l.reply));
-      if (waiting.size() > 1)
-        return;
       db::run(self, self->state.pool, db::clock::time_point::max(),
               [prefix = l.prefix, hash = l.hash](db::connection& c) { return find_key(c, prefix, hash); },
               [self, hash = l.hash, prefix = l.prefix](db::outcome<std::optional<key_row>> o) {
@@ -293,18 +304,37 @@ api_key_checker::~api_key_checker() {
   caf::anon_send_exit(state_->actor, caf::exit_reason::user_shutdown);
 }
 
-std::optional<auth_verdict> api_key_checker::check(std::string_view key, reply later) {
+std::optional<auth_verdict> api_key_checker::check(std::string_view key, const guess_admission& admit,
+                                                   reply later) {
   if (!detail::well_formed_api_key(key))
     return auth_verdict::deny(unauthenticated("invalid API key"));
   auto hash = detail::api_key_hash(key);
-  bool arm = false;
-  auto verdict = state_->shared->cached_verdict(hash, arm);
-  if (arm)
-    caf::anon_send(state_->actor, arm_atom::value);
-  if (verdict)
+  auto& shared = *state_->shared;
+  std::unique_lock<std::mutex> lk(shared.mu);
+  auto cached = shared.cache.find(hash);
+  if (cached != shared.cache.end() && steady::now() < cached->second.fresh_until) {
+    auto& c = cached->second;
+    shared.use_order.splice(shared.use_order.begin(), shared.use_order, c.in_use_order);
+    bool arm = shared.count_use(c.key_id);
+    auto verdict = auth_verdict::allow(c.who);
+    lk.unlock();
+    if (arm)
+      caf::anon_send(state_->actor, arm_atom::value);
     return verdict;
-  caf::anon_send(state_->actor, lookup{std::move(hash), std::string(key.substr(0, detail::api_key_prefix_length)),
-                                       std::move(later)});
+  }
+  // Decided under mu, so that a key being looked up is never looked up twice
+  // at once, nor admitted as a guess while it waits.
+  if (auto w = shared.waiting.find(hash); w != shared.waiting.end()) {
+    w->second.push_back(std::move(later));
+    return std::nullopt;
+  }
+  if (cached == shared.cache.end()) {
+    if (auto refused = admit())
+      return refused;
+  }
+  shared.waiting[hash].push_back(std::move(later));
+  lk.unlock();
+  caf::anon_send(state_->actor, lookup{std::move(hash), std::string(key.substr(0, detail::api_key_prefix_length))});
   return std::nullopt;
 }
 

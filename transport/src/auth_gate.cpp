@@ -4,46 +4,64 @@
 
 namespace troupe::detail {
 
-namespace {
-
-// Addresses remembered before expired windows are swept out.
-constexpr size_t sweep_above = 10'000;
-
-}  // namespace
-
-long failure_limiter::blocked_for(const std::string& address, clock::time_point now) {
+std::optional<failure_limiter::ticket> failure_limiter::reserve(const std::string& address, long& retry_in_s) {
   std::lock_guard<std::mutex> lk(mu_);
-  auto it = windows_.find(address);
-  if (it == windows_.end())
-    return 0;
-  auto left = it->second.start + window_ - now;
-  if (left <= clock::duration::zero()) {
-    windows_.erase(it);  // its window is over: forget it
-    watching_ = !windows_.empty();
-    return 0;
+  // Taken under the lock, so that windows enter by_start_ in start order.
+  auto now = clock::now();
+  while (!by_start_.empty() && now - by_start_.front()->second.start >= window_) {
+    windows_.erase(windows_.find(by_start_.front()->first));
+    by_start_.pop_front();
   }
-  if (it->second.failures < max_)
-    return 0;
-  return std::chrono::ceil<std::chrono::seconds>(left).count();
+  ticket t;
+  window* w = nullptr;
+  if (auto it = windows_.find(address); it != windows_.end()) {
+    w = &it->second;
+    t.address = address;
+  } else if (windows_.size() < max_addresses) {
+    auto& e = *windows_.emplace(address, window{now, next_id_++}).first;
+    by_start_.push_back(&e);
+    w = &e.second;
+    t.address = address;
+  } else {
+    if (shared_.id == 0 || now - shared_.start >= window_) {
+      shared_ = window{now, next_id_++};
+      spdlog::warn("auth: {} client addresses have unknown keys counted; further addresses share one "
+                   "limit until their windows end",
+                   max_addresses);
+    }
+    w = &shared_;
+    t.shared = true;
+  }
+  if (w->pending + w->failures >= max_) {
+    retry_in_s = std::max<long>(1, std::chrono::ceil<std::chrono::seconds>(w->start + window_ - now).count());
+    return std::nullopt;
+  }
+  ++w->pending;
+  t.window = w->id;
+  return t;
 }
 
-void failure_limiter::count(const grpc::ServerContext& ctx, const auth_verdict& v) {
-  if (v.st.error_code() != status_code::UNAUTHENTICATED)
-    return;  // a valid key, or keys could not be looked up: not a guess
-  auto address = peer_address(ctx.peer());
-  auto now = clock::now();
-  std::lock_guard<std::mutex> lk(mu_);
-  if (windows_.size() > sweep_above) {
-    for (auto it = windows_.begin(); it != windows_.end();)
-      it = now - it->second.start >= window_ ? windows_.erase(it) : std::next(it);
+failure_limiter::window* failure_limiter::find(const ticket& t) {
+  window* w = &shared_;
+  if (!t.shared) {
+    auto it = windows_.find(t.address);
+    if (it == windows_.end())
+      return nullptr;
+    w = &it->second;
   }
-  auto& w = windows_[address];
-  watching_ = true;
-  if (w.failures == 0 || now - w.start >= window_)
-    w = window{now, 0};
-  if (++w.failures == max_)
-    spdlog::warn("auth: {} invalid API keys from {}; refusing its calls for the rest of the window",
-                 max_, address);
+  // A look-up that outlived its window counts in no later one.
+  return w->id == t.window ? w : nullptr;
+}
+
+void failure_limiter::settle(const ticket& t, bool failed) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto* w = find(t);
+  if (!w)
+    return;
+  --w->pending;
+  if (failed && ++w->failures == max_)
+    spdlog::warn("auth: {} invalid API keys from {}; refusing its unknown keys for the rest of the window", max_,
+                 t.shared ? "the addresses past the tracked ones" : t.address);
 }
 
 std::string peer_address(const std::string& peer) {
@@ -73,23 +91,25 @@ std::optional<auth_verdict> auth_gate::check(const grpc::GenericServerContext& c
       return auth_verdict::deny(unauthenticated("missing API key (metadata " + header_ + ")"));
     return auth_verdict{};
   }
-  // The client's address is only needed once some address has sent a bad
-  // key: the common case never builds the peer string.
-  if (limiter_->watching()) {
-    if (auto wait = limiter_->blocked_for(peer_address(ctx.peer()), failure_limiter::clock::now()))
-      return auth_verdict::deny(resource_exhausted("too many invalid API keys from this address; retry in " +
-                                                   std::to_string(wait) + " s"));
-  }
   std::string_view key(it->second.data(), it->second.size());
-  // `later` keeps the endpoint, and so `ctx`, alive until it has run.
-  auto on_later = [limiter = limiter_, ctx = &ctx, later = std::move(later)](auth_verdict v) {
-    limiter->count(*ctx, v);
+  // Set when the key is unknown and its look-up got a place; read by the
+  // reply, which runs after the look-up started.
+  auto ticket = std::make_shared<std::optional<failure_limiter::ticket>>();
+  // Only unknown keys build the peer string and reach the limiter.
+  auto admit = [&]() -> std::optional<auth_verdict> {
+    long wait = 0;
+    *ticket = limiter_->reserve(peer_address(ctx.peer()), wait);
+    if (*ticket)
+      return std::nullopt;
+    return auth_verdict::deny(
+      resource_exhausted("too many invalid API keys from this address; retry in " + std::to_string(wait) + " s"));
+  };
+  auto on_later = [limiter = limiter_, ticket, later = std::move(later)](auth_verdict v) {
+    if (*ticket)
+      limiter->settle(**ticket, v.st.error_code() == status_code::UNAUTHENTICATED);
     later(std::move(v));
   };
-  auto now = checker_->check(key, std::move(on_later));
-  if (now)
-    limiter_->count(ctx, *now);
-  return now;
+  return checker_->check(key, admit, std::move(on_later));
 }
 
 }  // namespace troupe::detail

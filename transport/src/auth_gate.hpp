@@ -1,10 +1,11 @@
 // The transport's API-key check, run when a call is accepted and before its
-// actor exists: which methods are public, where the key is, and how many bad
-// keys a client address may try.
+// actor exists: which methods are public, where the key is, and how many
+// unknown keys a client address may have looked up.
 #pragma once
 
-#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,33 +20,61 @@
 
 namespace troupe::detail {
 
-// Counts invalid keys per client address in fixed windows; an address at the
-// limit is refused until its window ends, whatever key it sends next, so a
-// guesser learns nothing more.
+// Throttles the look-ups of unknown keys (keys a checker knows nothing of,
+// so possibly guesses) per client address, in fixed windows of `window`
+// starting with an address's first unknown key. An address may have at most
+// `max_failures` such look-ups in flight or failed per window: a place is
+// reserved before the look-up starts (so concurrent guesses cannot pass the
+// limit) and given back when the key proves valid or could not be checked.
+// Keys known valid never come here, so a prober behind a shared address
+// (proxy, NAT, load balancer) cannot lock out the valid keys sent from it.
+//
+// Bounds: at most `max_addresses` addresses are tracked, ~200 bytes each
+// (the address, its window, its place in the expiry queue), so at most
+// ~2 MB. Addresses seen while the table is full share one window (and one
+// limit of max_failures) until tracked windows expire. Each reservation and
+// each expiry costs O(1) amortised under the lock: windows expire from the
+// front of a queue kept in start order, never by a sweep of the table.
 class failure_limiter {
 public:
   using clock = std::chrono::steady_clock;
 
+  static constexpr size_t max_addresses = 10'000;
+
+  // One reserved look-up: the window it counts in.
+  struct ticket {
+    std::string address;  // empty for the shared window
+    bool shared = false;
+    uint64_t window = 0;
+  };
+
   failure_limiter(int max_failures, clock::duration window) : max_(max_failures), window_(window) {}
 
-  // Whether any address has bad keys counted (else none can be blocked).
-  bool watching() const { return watching_.load(std::memory_order_relaxed); }
-  // Seconds until `address` may try again; 0 when it may now.
-  long blocked_for(const std::string& address, clock::time_point now);
-  // Counts `v` against the client of `ctx` if it refused a key.
-  void count(const grpc::ServerContext& ctx, const auth_verdict& v);
+  // A place for one look-up from `address`, or nullopt with `retry_in_s`
+  // set to the seconds left in its window when it has none left.
+  std::optional<ticket> reserve(const std::string& address, long& retry_in_s);
+  // The look-up of `t` is over: `failed` when the key was refused, which
+  // keeps its place taken until the window ends.
+  void settle(const ticket& t, bool failed);
 
 private:
   struct window {
     clock::time_point start;
-    int failures = 0;
+    uint64_t id = 0;   // 0: never started (the shared window at first)
+    int pending = 0;   // look-ups in flight
+    int failures = 0;  // keys refused
   };
+  using entry = std::pair<const std::string, window>;
+
+  window* find(const ticket& t);
 
   const int max_;
   const clock::duration window_;
   std::mutex mu_;
   std::unordered_map<std::string, window> windows_;
-  std::atomic<bool> watching_{false};  // !windows_.empty(), read without the lock
+  std::deque<entry*> by_start_;  // windows_'s entries, oldest window first
+  window shared_;                // for addresses past max_addresses
+  uint64_t next_id_ = 1;
 };
 
 class auth_gate {

@@ -70,8 +70,8 @@ struct auth_config {
   bool require_auth = false;  // refuse calls without a valid key (implies enabled)
   std::string header = "x-api-key";
   double cache_ttl_s = 30.0;  // a key look-up is trusted this long (revocation delay)
-  int max_failures = 10;      // invalid keys one client address may send per window ...
-  double failure_window_s = 60.0;  // ... before its calls get RESOURCE_EXHAUSTED
+  int max_failures = 10;      // unknown-key look-ups one client address may fail per window ...
+  double failure_window_s = 60.0;  // ... before its unknown keys get RESOURCE_EXHAUSTED
 
   // Full method paths ("/package.Service/Method") callable without a key.
   std::vector<std::string> public_methods = {

@@ -61,15 +61,21 @@ std::vector<api_key_info> list_api_keys(db::connection& c);
 // when the prefix is not 8 hex digits. Returns the key's user.
 std::string revoke_api_key(db::connection& c, const std::string& prefix);
 
-// Checks keys against the database for the transport, caching each look-up
-// (valid or not) for cache_ttl_s, and counts each key's use in memory; one
-// actor writes the counts once a second in one transaction.
+// Checks keys against the database for the transport and counts each key's
+// use in memory; one actor writes the counts once a second in one
+// transaction. A valid key's verdict is trusted for cache_ttl_s (or until
+// the key expires); the key stays known valid after that, and its next call
+// looks it up again without counting as a guess (see key_checker::check).
+// Refused keys are not cached: their look-ups are what the transport
+// throttles. At most 100,000 valid keys are remembered (~300 bytes each plus
+// the user's name), the least recently used forgotten first; calls waiting
+// for a look-up share it.
 class api_key_checker : public key_checker {
 public:
   api_key_checker(caf::actor_system& sys, caf::actor pool, const auth_config& cfg);
   ~api_key_checker() override;
 
-  std::optional<auth_verdict> check(std::string_view key, reply later) override;
+  std::optional<auth_verdict> check(std::string_view key, const guess_admission& admit, reply later) override;
 
   // Writes the usage counted so far and stops the writer; waits up to
   // `timeout`. False if the counts did not all reach the database.

@@ -40,12 +40,21 @@ struct auth_verdict {
 class key_checker {
 public:
   using reply = std::function<void(auth_verdict)>;
+  // Asked before a key the checker knows nothing of is looked up, since that
+  // look-up may be a guess: a verdict refuses it (the call ends with that
+  // verdict, nothing is looked up), nullopt lets it go ahead.
+  using guess_admission = std::function<std::optional<auth_verdict>()>;
 
   virtual ~key_checker() = default;
 
-  // Returns the verdict when it is known at once (a cached key). Otherwise
-  // returns nullopt and calls `later` exactly once, from another thread.
-  virtual std::optional<auth_verdict> check(std::string_view key, reply later) = 0;
+  // Returns the verdict when it is known at once (a cached valid key, a
+  // malformed one), or the refusal `admit` returned. Otherwise returns
+  // nullopt and calls `later` exactly once, from another thread. `admit` is
+  // called at most once, on this thread, and only for a key that is not
+  // cached, was not valid at its last look-up, and is not being looked up
+  // already (a call with such a key waits for that look-up).
+  virtual std::optional<auth_verdict> check(std::string_view key, const guess_admission& admit,
+                                            reply later) = 0;
 };
 
 }  // namespace troupe

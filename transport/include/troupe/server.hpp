@@ -70,8 +70,9 @@ public:
   // cfg.header) checked by `checker` before its actor starts: a bad key, or no
   // key when required, ends it with UNAUTHENTICATED; an address that sent
   // cfg.max_failures bad keys within cfg.failure_window_s gets
-  // RESOURCE_EXHAUSTED for the rest of that window. Handlers see the caller
-  // as call.user().
+  // RESOURCE_EXHAUSTED for its unknown keys for the rest of that window
+  // (keys known valid are still served). Handlers see the caller as
+  // call.user().
   void set_auth(const auth_config& cfg, std::shared_ptr<key_checker> checker);
 
   // Binds and starts serving. Throws startup_error. Raises the process's soft
