@@ -9,13 +9,19 @@ FUZZ_SECONDS ?= 60
 CONFIG ?= config/troupe.toml
 CTEST_TIMEOUT ?= 300
 
+# ccache, when installed (bootstrap installs it), makes rebuilds and other
+# checkouts of the same sources cheap; paths are taken relative to the tree.
+LAUNCHER := $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
 .PHONY: bootstrap build run test asan tsan fuzz soak bench clean
 
 bootstrap:
 	@bash .ci/bootstrap
 
 $(BUILD)/CMakeCache.txt: | bootstrap
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(LAUNCHER)
 
 build: bootstrap $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -30,7 +36,7 @@ test: build
 # The tests under AddressSanitizer + UndefinedBehaviorSanitizer (suppressions in
 # tests/sanitizers/, each one commented).
 asan: bootstrap
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTROUPE_SANITIZE=address
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTROUPE_SANITIZE=address $(LAUNCHER)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -45,9 +51,9 @@ TSAN_TESTS := transport_tests shutdown_tests troupe_auth_tests troupe_db_tests t
 # CAF and libpq themselves are not checked (TSan cannot see their locks).
 TSAN_OPTIONS := halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$(CURDIR)/tests/sanitizers/tsan.supp
 # Only those are built: leave out what the build did not make.
-TSAN_EXCLUDE := _NOT_BUILT|^cli_|^fuzz_
+TSAN_EXCLUDE := _NOT_BUILT|^cli_|^fuzz_|^bench_
 tsan: bootstrap
-	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTROUPE_SANITIZE=thread
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTROUPE_SANITIZE=thread $(LAUNCHER)
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TESTS)
 	cd $(TSAN_BUILD) && \
 	  TSAN_OPTIONS=$(TSAN_OPTIONS) \
@@ -56,7 +62,7 @@ tsan: bootstrap
 # Each fuzz target (tests/fuzz) for FUZZ_SECONDS under libFuzzer, ASan and UBSan.
 fuzz: bootstrap
 	@bash .ci/bootstrap fuzz
-	CXX=clang++ CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTROUPE_FUZZ=ON
+	CXX=clang++ CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTROUPE_FUZZ=ON $(LAUNCHER)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target troupe_fuzzers
 	bash tests/fuzz/run.sh $(FUZZ_BUILD)/bin $(FUZZ_SECONDS)
 

@@ -8,6 +8,9 @@
 // real function. Nothing else changes; races in Troupe's own code stay visible.
 #include <dlfcn.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <grpc/grpc.h>
 #include <sanitizer/tsan_interface.h>
 
@@ -17,6 +20,10 @@ template <class F>
 F real(const char* name) {
   static_assert(sizeof(F) == sizeof(void*));
   void* sym = dlsym(RTLD_NEXT, name);
+  if (!sym) {
+    std::fprintf(stderr, "tsan_grpc_edges: %s not found in libgrpc\n", name);
+    std::abort();
+  }
   F f;
   __builtin_memcpy(&f, &sym, sizeof f);
   return f;
