@@ -9,7 +9,13 @@ void demo_app::SetUp() {
   if (IsSkipped())
     return;
   pool_.emplace(start(config(4, 256), troupe::services::demo_schema()));
-  server_ = std::make_unique<troupe::server>(sys(), local_config());
+  serve(local_config());
+}
+
+void demo_app::serve(const server_config& cfg) {
+  if (server_)
+    server_->shutdown();
+  server_ = std::make_unique<troupe::server>(sys(), cfg);
   server_->add(troupe::services::users_service(pool_->actor()));
   server_->add(troupe::services::events_service(sys(), pool_->actor()));
   server_->add(troupe::services::logs_service(pool_->actor()));

@@ -2,6 +2,7 @@
 // also for a subscriber that joins while events are being published; a slow
 // subscriber is cut off without slowing publishers or other subscribers.
 #include <atomic>
+#include <iostream>
 #include <mutex>
 #include <set>
 
@@ -14,6 +15,7 @@ namespace {
 
 using demo::v1::Event;
 using troupe::db::backend;
+using namespace std::chrono_literals;
 
 using events = demo_app;
 
@@ -179,6 +181,46 @@ TEST_P(events, slow_subscriber_is_cut_off_without_slowing_others) {
   EXPECT_NE(st.error_message().find("after_id = " + std::to_string(slow_ids.back())), std::string::npos)
     << st.error_message();
   EXPECT_EQ(slow_ids, std::vector<int64_t>(published.begin(), published.begin() + slow_ids.size()));
+}
+
+// A shutdown tells open feeds at once (troupe::draining): each ends with
+// UNAVAILABLE and the after_id to resume from, instead of holding the
+// shutdown for the whole grace.
+TEST_P(events, shutdown_ends_open_feeds_at_once_with_a_resume_point) {
+  auto cfg = local_config();
+  cfg.shutdown_grace_s = 30;
+  serve(cfg);
+  auto ada = create_user("Ada", "ada@example.org");
+  std::vector<int64_t> ids;
+  Event e;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(publish(*events_, ada.id(), "stored", &e).ok());
+    ids.push_back(e.id());
+  }
+  constexpr int feeds = 100;
+  std::vector<std::unique_ptr<feed>> open;
+  for (int i = 0; i < feeds; ++i) {
+    open.push_back(std::make_unique<feed>(*events_, ada.id(), 0));
+    ASSERT_EQ(open.back()->read_ids(3), ids) << "feed " << i;
+  }
+
+  auto began = std::chrono::steady_clock::now();
+  server_->shutdown();
+  auto took = std::chrono::steady_clock::now() - began;
+  EXPECT_LT(took, 5s) << "open feeds held the shutdown (grace 30 s)";
+  std::cout << "shutdown with " << feeds << " open feeds took "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
+
+  for (auto& f : open) {
+    EXPECT_FALSE(f->reader->Read(&e));
+    auto st = f->reader->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+    EXPECT_EQ(st.error_message(), "server shutting down; reconnect");
+    auto& trailers = f->ctx.GetServerTrailingMetadata();
+    auto it = trailers.find("resume-after-id");
+    ASSERT_NE(it, trailers.end());
+    EXPECT_EQ(std::string(it->second.data(), it->second.size()), std::to_string(ids.back()));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, events, ::testing::Values(backend::sqlite, backend::postgresql),
