@@ -112,7 +112,8 @@ public:
   // whole grace. Events queued go out first, so the client has seen every
   // event up to the id in the trailers and resumes after it.
   void server_draining() {
-    self_.call().set_trailing_metadata(resume_after_id_key, std::to_string(last_id_));
+    troupe::call c = self_.call();  // call() gives a const handle; a copy may add trailers
+    c.set_trailing_metadata(resume_after_id_key, std::to_string(last_id_));
     self_.fail(troupe::shutting_down());
   }
 
