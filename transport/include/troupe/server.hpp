@@ -71,7 +71,8 @@ public:
   // key when required, ends it with UNAUTHENTICATED; an address that sent
   // cfg.max_failures bad keys within cfg.failure_window_s gets
   // RESOURCE_EXHAUSTED for the rest of that window. Handlers see the caller
-  // as call.user().
+  // as call.user(). Calls left anonymous (public methods, or no key without
+  // require_auth) are also capped by max_inflight_anonymous.
   void set_auth(const auth_config& cfg, std::shared_ptr<key_checker> checker);
 
   // Binds and starts serving. Throws startup_error.
