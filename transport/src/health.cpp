@@ -55,9 +55,7 @@ health_state::watch_id health_state::watch(const std::string& service, const caf
 }
 
 void health_state::unwatch(watch_id id) {
-  caf::weak_actor_ptr gone;  // released after the lock, like `keep` above
   std::lock_guard<std::mutex> lk(mu_);
-  gone = std::move(id->second);
   watchers_.erase(id);
 }
 
