@@ -121,17 +121,22 @@ TEST(drain, open_watches_end_at_once_and_a_unary_call_in_flight_still_finishes) 
   std::cout << "shutdown with " << count << " open watches and one unary call took "
             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
   EXPECT_LT(took, 5s) << "open watches held the shutdown (grace 30 s)";
+  EXPECT_EQ(server.server().stats().inflight, 0);
   EXPECT_TRUE(unary_status.ok()) << unary_status.error_code() << " " << unary_status.error_message();
   EXPECT_EQ(resp.data(), "in flight");
 
   ASSERT_TRUE(wait_until([&] { return feeds.finished() == count; }, 30s));
   int unavailable = 0, saw_not_serving = 0;
+  std::string other;  // the first other ending, for the failure message
   for (auto& f : feeds.feeds()) {
-    unavailable += f.status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+    bool drained = f.status.error_code() == grpc::StatusCode::UNAVAILABLE &&
                    f.status.error_message() == "server shutting down; reconnect";
+    unavailable += drained;
+    if (!drained && other.empty())
+      other = std::to_string(f.status.error_code()) + " " + f.status.error_message();
     saw_not_serving += f.last_status == HealthCheckResponse::NOT_SERVING;
   }
-  EXPECT_EQ(unavailable, count);
+  EXPECT_EQ(unavailable, count) << "first other ending: " << other;
   // The drain comes after the health change, so each watcher learned it first.
   EXPECT_EQ(saw_not_serving, count);
 }
