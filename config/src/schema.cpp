@@ -194,6 +194,7 @@ const std::vector<field>& fields() {
     make_field("server", "port", &C::server, &S::port, in_range(0, 65535)),
     make_field("server", "max_concurrent_streams", &C::server, &S::max_concurrent_streams, in_range(1, big)),
     make_field("server", "max_inflight", &C::server, &S::max_inflight, in_range(1, big)),
+    make_field("server", "max_inflight_anonymous", &C::server, &S::max_inflight_anonymous, in_range(0, big)),
     make_field("server", "max_send_message_bytes", &C::server, &S::max_send_message_bytes, in_range(1024, big)),
     make_field("server", "max_receive_message_bytes", &C::server, &S::max_receive_message_bytes, in_range(1024, big)),
     make_field("server", "keepalive_time_s", &C::server, &S::keepalive_time_s, seconds(ms_limit)),
@@ -276,6 +277,8 @@ std::string suggestion(std::string_view name, const std::vector<std::string_view
 }
 
 std::optional<violation> first_violation(const config& cfg) {
+  if (cfg.server.max_inflight_anonymous > cfg.server.max_inflight)
+    return violation{"server", "max_inflight_anonymous", "is above [server] max_inflight (a share of it)"};
   auto& t = cfg.tls;
   if (!t.key.empty() && t.cert.empty())
     return violation{"tls", "key", "set without [tls] cert (TLS needs both)"};

@@ -30,6 +30,9 @@ using demo::v1::Event;
 using demo::v1::PublishEventRequest;
 using demo::v1::StreamEventsRequest;
 
+// Trailing metadata of a feed ended by a server shutdown: the after_id to
+// resume with (the last event sent).
+const std::string resume_after_id_key = "resume-after-id";
 // Live events a feed holds beyond what the transport's write window takes;
 // one more ends the feed, so a client that stops reading costs bounded memory.
 constexpr size_t max_buffered = 1024;
@@ -102,6 +105,15 @@ public:
   void credit() {
     blocked_ = false;
     drain();
+  }
+
+  // The server began draining: end now rather than hold its shutdown for the
+  // whole grace. Events queued go out first, so the client has seen every
+  // event up to the id in the trailers and resumes after it.
+  void server_draining() {
+    troupe::call c = self_.call();  // call() gives a const handle; a copy may add trailers
+    c.set_trailing_metadata(resume_after_id_key, std::to_string(last_id_));
+    self_.fail(troupe::shutting_down());
   }
 
 private:
@@ -212,6 +224,7 @@ caf::behavior stream_events(caf::actor pool, caf::actor hub, event_feed::handle 
     [=](const StreamEventsRequest& req) { feed->start(req); },
     [=](Event& e, int64_t seq) { feed->live(e, seq); },
     [=](troupe::write_credit) { feed->credit(); },
+    [=](troupe::draining) { feed->server_draining(); },
   };
 }
 

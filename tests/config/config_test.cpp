@@ -185,6 +185,14 @@ TEST(config, tls_keys_that_need_each_other_are_errors) {
             "t.toml:4:23: [tls] require_client_cert: needs [tls] client_ca to verify client certificates");
 }
 
+TEST(config, anonymous_inflight_cap_is_a_share_of_max_inflight) {
+  EXPECT_EQ(parse_config("", "t.toml").server.anonymous_inflight_limit(), 1000);
+  EXPECT_EQ(parse_config("[server]\nmax_inflight = 5\n", "t.toml").server.anonymous_inflight_limit(), 1);
+  EXPECT_EQ(parse_config("[server]\nmax_inflight_anonymous = 7\n", "t.toml").server.anonymous_inflight_limit(), 7);
+  EXPECT_EQ(error_of("[server]\nmax_inflight = 10\nmax_inflight_anonymous = 11\n"),
+            "t.toml:3:26: [server] max_inflight_anonymous: is above [server] max_inflight (a share of it)");
+}
+
 TEST(config, missing_file_is_one_line) {
   try {
     load_config("/nonexistent/troupe.toml");

@@ -14,7 +14,13 @@ void demo_app::SetUp() {
     schema.insert(schema.end(), keys.begin(), keys.end());
   }
   pool_.emplace(start(config(4, 256), schema));
-  server_ = std::make_unique<troupe::server>(sys(), local_config());
+  serve(local_config());
+}
+
+void demo_app::serve(const server_config& cfg) {
+  if (server_)
+    server_->shutdown();
+  server_ = std::make_unique<troupe::server>(sys(), cfg);
   if (keys_checked_) {
     auth_config auth;
     auth.enabled = true;

@@ -24,6 +24,10 @@ protected:
   void SetUp() override;
   void TearDown() override;
 
+  // (Re)starts the server with the demo services under `cfg` (SetUp uses
+  // local_config()), and points the stubs at it.
+  void serve(const server_config& cfg);
+
   // A channel on its own connection (`n` makes it distinct from others).
   std::shared_ptr<grpc::Channel> channel(int n = 0) const;
 

@@ -66,6 +66,8 @@ call_endpoint::live_count::~live_count() {
 call_endpoint::call_endpoint(std::shared_ptr<server_core> core, grpc::ServerCompletionQueue* cq)
     : core_(std::move(core)), cq_(cq) {}
 
+call_endpoint::~call_endpoint() = default;
+
 void call_endpoint::dispatch(void* t, bool ok) {
   auto* tg = static_cast<tag*>(t);
   tg->self->on_completion(tg->what, ok);
@@ -161,7 +163,7 @@ void call_endpoint::on_accept(lock& lk, bool ok) {
                          " calls in flight"});
     return;
   }
-  admitted_ = true;
+  admitted_ = admission::counted;
   if (core_->auth && !core_->auth->is_public(method_->path))
     authenticate(lk);
   else
@@ -196,9 +198,24 @@ void call_endpoint::admit_caller(lock& lk, auth_verdict v) {
 }
 
 void call_endpoint::begin_call(lock& lk) {
+  // Calls without a key have a cap of their own within max_inflight, so that
+  // they cannot lock keyed callers out. With [auth] off every call is
+  // anonymous and there is no keyed caller to protect: max_inflight alone.
+  if (core_->auth && !caller_) {
+    const int cap = core_->cfg.anonymous_inflight_limit();
+    if (core_->inflight_anonymous.fetch_add(1) >= cap) {
+      --core_->inflight_anonymous;
+      ++core_->rejected;
+      finish_locked(lk, {grpc::StatusCode::RESOURCE_EXHAUSTED,
+                         "server busy: " + std::to_string(cap) + " calls without an API key in flight"});
+      return;
+    }
+    admitted_ = admission::anonymous;
+  }
   // Runs on this transport thread; the actor itself starts on a scheduler thread.
   if (reads_stream(method_->kind)) {
     actor_ = method_->spawn(core_->sys, shared_from_this(), nullptr);
+    registration_ = core_->calls.add(actor_);
     start_read(lk);
     return;
   }
@@ -206,6 +223,7 @@ void call_endpoint::begin_call(lock& lk) {
   bytes_in_ += static_cast<int64_t>(read_buf_.Length());
   input_ended_ = true;  // the one request; gRPC checks there is no second
   actor_ = method_->spawn(core_->sys, shared_from_this(), &read_buf_);
+  registration_ = core_->calls.add(actor_);
 }
 
 void call_endpoint::start_read(lock&) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -16,23 +17,36 @@ namespace troupe::detail {
 
 // Serving status of the whole server ("") and of each service.
 class health_state {
+  using watcher_map = std::multimap<std::string, caf::weak_actor_ptr>;
+
 public:
   // The values of grpc.health.v1.HealthCheckResponse.ServingStatus.
   enum status : int { serving = 1, not_serving = 2, service_unknown = 3 };
+
+  // One watch's entry, kept until unwatch(): a stream whose service never
+  // changes (an unknown name, say) must cost nothing once it has ended.
+  using watch_id = watcher_map::iterator;
 
   void set(const std::string& service, bool serving);
   void set_all(bool serving);
   status get(const std::string& service) const;
 
-  // Sends `watcher` a health_update now and on every later change of `service`.
-  void watch(const std::string& service, const caf::actor& watcher);
+  // Sends `watcher` a health_update now and on every later change of
+  // `service`, until unwatch() with the id returned.
+  watch_id watch(const std::string& service, const caf::actor& watcher);
+  void unwatch(watch_id id);
+
+  // Watches not yet unwatched.
+  size_t watchers() const;
 
 private:
-  void notify_locked(const std::string& service, status st);
+  // Strong handles made while sending go in `keep`, to be released after
+  // the lock: the last one may run an actor's exit, which unwatches.
+  void notify_locked(const std::string& service, status st, std::vector<caf::actor>& keep);
 
   mutable std::mutex mu_;
   std::map<std::string, status> status_;
-  std::multimap<std::string, caf::weak_actor_ptr> watchers_;
+  watcher_map watchers_;
 };
 
 // What a Watch stream's actor receives.

@@ -218,6 +218,9 @@ void server::shutdown() {
   core_->grace_end = std::chrono::steady_clock::now() + grace;
   core_->shutting_down = true;
   health_->set_all(false);
+  // After the health updates, so a watcher sees NOT_SERVING before its end.
+  // Feeds end now; calls that finish on their own keep the grace.
+  core_->calls.drain();
   spdlog::info("shutting down: {} calls in flight, grace {} ms", core_->inflight.load(),
                grace.count());
   // Stops accepting, waits for calls in flight up to the grace, cancels the rest.
@@ -258,7 +261,8 @@ void server::set_serving(const std::string& service, bool serving) {
 }
 
 server::counters server::stats() const {
-  return {core_->inflight.load(), core_->endpoints.load(), core_->rejected.load()};
+  return {core_->inflight.load(), core_->endpoints.load(), core_->rejected.load(),
+          health_->watchers()};
 }
 
 }  // namespace troupe

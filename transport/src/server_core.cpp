@@ -2,11 +2,39 @@
 
 #include <exception>
 
+#include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
 #include "troupe/detail/call_endpoint.hpp"
 
 namespace troupe::detail {
+
+std::unique_ptr<call_registration> call_registry::add(const caf::actor& actor) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = actors_.insert(actors_.end(), caf::actor_cast<caf::weak_actor_ptr>(actor));
+  if (draining_)
+    caf::anon_send(actor, draining{});
+  return std::make_unique<call_registration>(*this, it);
+}
+
+call_registration::~call_registration() {
+  std::lock_guard<std::mutex> lk(registry_.mu_);
+  registry_.actors_.erase(it_);
+}
+
+void call_registry::drain() {
+  list copy;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    draining_ = true;
+    copy = actors_;
+  }
+  // Outside the lock: calls ending meanwhile need not wait for the sends.
+  for (auto& weak : copy) {
+    if (auto actor = caf::actor_cast<caf::actor>(weak))
+      caf::anon_send(actor, draining{});
+  }
+}
 
 void server_core::post_accept(grpc::ServerCompletionQueue* cq, int index) {
   // Owned by itself while the accept is pending (see call_endpoint::start).
@@ -24,9 +52,11 @@ void server_core::endpoint_destroyed() {
   }
 }
 
-void server_core::call_done(bool admitted) {
-  if (admitted)
+void server_core::call_done(admission a) {
+  if (a != admission::none)
     --inflight;
+  if (a == admission::anonymous)
+    --inflight_anonymous;
   if (--live_calls == 0) {
     std::lock_guard<std::mutex> lk(drain_mu);
     drain_cv.notify_all();

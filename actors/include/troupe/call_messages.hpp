@@ -38,6 +38,14 @@ struct cancelled {
   cancel_reason reason = cancel_reason::cancelled;
 };
 
+// The server began shutting down: calls in flight get `shutdown_grace_s` to
+// finish, and a handler that would otherwise hold its call open for long (a
+// feed, a watch) should end it now — `fail(troupe::shutting_down())`, with
+// whatever the client needs to resume in trailing metadata. Sent once to
+// every call actor; a handler without a case for it is not disturbed (a
+// unary call in flight is never cut by it).
+struct draining {};
+
 // CAF error for an actor that quit because its call was cancelled; actors that
 // monitor a call actor (database workers, ...) see it in their down message.
 caf::error make_error(cancel_reason r);
@@ -53,6 +61,11 @@ typename Inspector::result_type inspect(Inspector& f, end_of_input&) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_credit& x) {
   return f(caf::meta::type_name("write_credit"), x.messages);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, draining&) {
+  return f(caf::meta::type_name("draining"));
 }
 
 template <class Inspector>

@@ -6,6 +6,7 @@
 // same schema, so a value is checked the same way wherever it comes from.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -22,6 +23,11 @@ struct server_config {
   int max_concurrent_streams = 1000;
   // Calls in flight over the whole server; beyond it RESOURCE_EXHAUSTED at once.
   int max_inflight = 10000;
+  // Of those, calls without an API key (public methods such as health Watch,
+  // or anonymous calls when [auth] require_auth is off) — so long-lived
+  // anonymous streams cannot lock keyed callers out. 0: max_inflight / 10
+  // (at least 1). Not applied while [auth] is off: every call is anonymous then.
+  int max_inflight_anonymous = 0;
   int max_send_message_bytes = 4 * 1024 * 1024;
   int max_receive_message_bytes = 4 * 1024 * 1024;
   // Ping an idle connection after this long; drop it when the ping is not
@@ -49,6 +55,11 @@ struct server_config {
   int write_window_bytes = 1024 * 1024;
   // Messages read ahead of a handler on client streams.
   int read_window = 4;
+
+  // The cap on anonymous calls in flight, with 0 resolved.
+  int anonymous_inflight_limit() const {
+    return max_inflight_anonymous > 0 ? max_inflight_anonymous : std::max(1, max_inflight / 10);
+  }
 };
 
 struct scheduler_config {

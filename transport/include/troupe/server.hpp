@@ -7,7 +7,7 @@
 //   troupe::services::add_reflection(srv);   // optional (services/reflection)
 //   srv.start();                 // throws troupe::startup_error
 //   ...
-//   srv.shutdown();              // health NOT_SERVING, grace, cancel the rest
+//   srv.shutdown();              // health NOT_SERVING, feeds end, grace, cancel the rest
 #pragma once
 
 #include <functional>
@@ -72,7 +72,8 @@ public:
   // cfg.max_failures bad keys within cfg.failure_window_s gets
   // RESOURCE_EXHAUSTED for its unknown keys for the rest of that window
   // (keys known valid are still served). Handlers see the caller as
-  // call.user().
+  // call.user(). Calls left anonymous (public methods, or no key without
+  // require_auth) are also capped by max_inflight_anonymous.
   void set_auth(const auth_config& cfg, std::shared_ptr<key_checker> checker);
 
   // Binds and starts serving. Throws startup_error. Raises the process's soft
@@ -92,15 +93,18 @@ public:
   // The bound port (the OS's pick when configured as 0).
   int port() const { return port_; }
 
-  // Marks health NOT_SERVING, stops accepting, lets calls in flight finish for
-  // up to shutdown_grace_s, then cancels the rest (their actors receive
-  // cancelled{shutdown}). Idempotent; also run by the destructor.
+  // Marks health NOT_SERVING, sends every call actor `draining` (feeds and
+  // watches end at once with UNAVAILABLE; other calls are not disturbed),
+  // stops accepting, lets calls in flight finish for up to shutdown_grace_s,
+  // then cancels the rest (their actors receive cancelled{shutdown}).
+  // Idempotent; also run by the destructor.
   void shutdown();
 
   struct counters {
     int inflight;       // admitted calls not yet done
     int endpoints;      // call endpoints alive, including those waiting to accept
     uint64_t rejected;  // calls refused by admission control
+    size_t health_watchers;  // open grpc.health.v1.Health/Watch streams
   };
   counters stats() const;
 

@@ -41,6 +41,10 @@ inline status failed_precondition(std::string msg) { return {status_code::FAILED
 inline status resource_exhausted(std::string msg) { return {status_code::RESOURCE_EXHAUSTED, std::move(msg)}; }
 inline status unavailable(std::string msg) { return {status_code::UNAVAILABLE, std::move(msg)}; }
 
+// How a feed ends when the server starts draining (troupe::draining): the
+// client should reconnect, to another instance or after the restart.
+inline status shutting_down() { return unavailable("server shutting down; reconnect"); }
+
 // A response or the status that replaces it. Converts from either, so a
 // handler may `return response;` or `return troupe::not_found("...");`.
 template <class T>

@@ -55,10 +55,19 @@ namespace troupe::detail {
 struct server_core;
 struct method_binding;
 class raw_methods;
+class call_registration;
+
+// How a call counts against the server's in-flight caps.
+enum class admission : uint8_t {
+  none,       // refused before admission (unknown method, max_inflight)
+  counted,    // in max_inflight
+  anonymous,  // in max_inflight and max_inflight_anonymous
+};
 
 class call_endpoint : public std::enable_shared_from_this<call_endpoint> {
 public:
   call_endpoint(std::shared_ptr<server_core> core, grpc::ServerCompletionQueue* cq);
+  ~call_endpoint();
 
   call_endpoint(const call_endpoint&) = delete;
   call_endpoint& operator=(const call_endpoint&) = delete;
@@ -196,7 +205,8 @@ private:
   const method_binding* method_ = nullptr;
   int method_index_ = -1;
   caf::actor actor_;
-  bool admitted_ = false;
+  std::unique_ptr<call_registration> registration_;  // of actor_, for the drain
+  admission admitted_ = admission::none;
   bool done_ = false;  // gRPC's done notification arrived
   bool cancelled_ = false;
   std::optional<caller> caller_;

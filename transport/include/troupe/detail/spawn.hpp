@@ -119,6 +119,11 @@ spawn_fn behavior_spawner(rpc_kind kind, F factory) {
           auto msg = caf::make_message(x);
           user(msg);
         },
+        // Only handlers with a case for it act on it (see call_messages.hpp).
+        [user](draining& x) mutable {
+          auto msg = caf::make_message(x);
+          user(msg);
+        },
       };
       return transport_cases.or_else(user);
     };
