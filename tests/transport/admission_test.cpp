@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 // Knows one key, "good-key", of user alice; answers at once.
 class one_key : public key_checker {
 public:
-  std::optional<auth_verdict> check(std::string_view key, reply) override {
+  std::optional<auth_verdict> check(std::string_view key, const guess_admission&, reply) override {
     if (key == "good-key")
       return auth_verdict::allow(caller{1, "alice", "00000000"});
     return auth_verdict::deny(unauthenticated("invalid API key"));
