@@ -28,7 +28,7 @@ hidden() {
 }
 
 hidden "user:pass@" "postgresql://alice:$secret@db.example:5432/app" "postgresql://alice:***@db.example:5432/app"
-hidden "user:pass@, percent-encoded" "postgres://alice:s3cr3t%40x@db.example/app" "user=alice"
+hidden "user:pass@, percent-encoded" "postgres://alice:s3cr3t%40x@db.example/app" "alice:***@db.example/app"
 hidden "?password=" "postgresql://alice@db.example/app?password=$secret&sslmode=require" "sslmode=require"
 hidden "password= keyword" "host=db.example user=alice password=$secret dbname=app" "password='***'"
 hidden "quoted password= keyword" "host=db.example password='$secret with spaces' dbname=app" "host='db.example'"
@@ -40,7 +40,7 @@ hidden "sqlite: unchanged" "sqlite://var/troupe.db" "url = 'sqlite://var/troupe.
 # The environment goes through the same path.
 printf '[database]\nworkers = 2\n' > "$dir/base.toml"
 out=$(TROUPE_DATABASE_URL="postgresql://alice:$secret@db.example/app" timeout 20 "$troupe" check-config "$dir/base.toml" 2>&1)
-if ! printf '%s' "$out" | grep -qF "$secret" && printf '%s' "$out" | grep -qF "password=***"; then
+if ! printf '%s' "$out" | grep -qF "$secret" && printf '%s' "$out" | grep -qF "alice:***@db.example/app"; then
   echo "ok: TROUPE_DATABASE_URL"
   passed=$((passed + 1))
 else
