@@ -60,12 +60,16 @@ protected:
   // Makes the checker's database jobs (key look-ups and usage writes) pass
   // through an actor that counts them on their way to the pool; before serve().
   void count_key_jobs() {
-    key_pool_ = sys().spawn([pool = pool_->actor(), n = key_jobs_](caf::event_based_actor* self) -> caf::behavior {
-      return {[=](db::job& j) {
-        ++*n;
-        return self->delegate(pool, std::move(j));
-      }};
-    });
+    // State as spawn arguments: CAF 0.17.6 trips UBSan starting a
+    // zero-argument function actor.
+    key_pool_ = sys().spawn(
+      [](caf::event_based_actor* self, caf::actor pool, std::shared_ptr<std::atomic<int>> n) -> caf::behavior {
+        return {[=](db::job& j) {
+          ++*n;
+          return self->delegate(pool, std::move(j));
+        }};
+      },
+      pool_->actor(), key_jobs_);
   }
 
   // Serves bench.v1.Bench/Unary answering with the caller's name, the demo's
