@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -37,19 +36,6 @@ long count_fds() {
   for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
     ++n;
   return n;
-}
-
-long count_threads() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "Threads:") {
-      long n = 0;
-      in >> n;
-      return n;
-    }
-  }
-  return -1;
 }
 
 std::chrono::seconds soak_length() {
@@ -166,7 +152,7 @@ protected:
   sample take() {
     // Quiet: every endpoint and call actor of the load has gone.
     troupe::test::wait_until([&] { return server_->stats().endpoints == base_endpoints_; }, 30s);
-    return {troupe::test::rss_kib(), count_fds(), count_threads(), sys().registry().running(),
+    return {troupe::test::rss_kib(), count_fds(), troupe::test::proc_status("Threads"), sys().registry().running(),
             server_->stats().endpoints};
   }
 

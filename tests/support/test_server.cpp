@@ -69,18 +69,22 @@ grpc::Status health_check(const std::shared_ptr<grpc::Channel>& channel, const s
   return st;
 }
 
-long rss_kib() {
+long proc_status(const std::string& field) {
   std::ifstream in("/proc/self/status");
   std::string key;
   while (in >> key) {
-    if (key == "VmRSS:") {
-      long kib = 0;
-      in >> kib;
-      return kib;
+    if (key == field + ":") {
+      long value = 0;
+      in >> value;
+      return value;
     }
     in.ignore(4096, '\n');
   }
   return -1;
+}
+
+long rss_kib() {
+  return proc_status("VmRSS");
 }
 
 }  // namespace troupe::test

@@ -55,4 +55,7 @@ grpc::Status health_check(const std::shared_ptr<grpc::Channel>& channel, const s
 // Resident memory of this process, in KiB (from /proc/self/status).
 long rss_kib();
 
+// A number field of /proc/self/status ("VmRSS", "Threads", ...); -1 if absent.
+long proc_status(const std::string& field);
+
 }  // namespace troupe::test
