@@ -183,6 +183,7 @@ const std::vector<field>& fields() {
   using S = server_config;
   using K = scheduler_config;
   using D = database_config;
+  using B = blocking_config;
   using A = auth_config;
   using L = logging_config;
   using T = tls_config;
@@ -218,6 +219,9 @@ const std::vector<field>& fields() {
     make_field("database", "workers", &C::database, &D::workers, in_range(1, 1024)),
     make_field("database", "queue", &C::database, &D::queue, in_range(0, big)),
     make_field("database", "job_timeout_ms", &C::database, &D::job_timeout_ms, in_range(1, big)),
+    make_field("blocking", "threads", &C::blocking, &B::threads, in_range(1, 1024)),
+    make_field("blocking", "queue", &C::blocking, &B::queue, in_range(0, big)),
+    make_field("blocking", "job_timeout_ms", &C::blocking, &B::job_timeout_ms, in_range(1, big)),
     make_field("auth", "enabled", &C::auth, &A::enabled),
     make_field("auth", "require_auth", &C::auth, &A::require_auth),
     make_field<A, std::string>("auth", "header", &C::auth, &A::header, metadata_key),

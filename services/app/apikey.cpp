@@ -14,7 +14,7 @@
 
 #include "schema.hpp"
 
-namespace troupe::app {
+namespace troupe::cli {
 
 namespace {
 
@@ -23,7 +23,7 @@ constexpr auto patience = std::chrono::seconds(30);
 // Opens the server's database (applying migrations, as `serve` does), runs
 // `work` on it and hands the value to `print`. Returns the exit code.
 template <class Work, class Print>
-int with_database(const troupe::config& cfg, Work work, Print print) {
+int with_database(const definition& def, const troupe::config& cfg, Work work, Print print) {
   caf::actor_system_config caf_cfg;
   caf::actor_system sys{caf_cfg};
   auto db_cfg = cfg.database;
@@ -31,7 +31,7 @@ int with_database(const troupe::config& cfg, Work work, Print print) {
   using T = troupe::db::work_result_t<Work>;
   std::optional<troupe::db::outcome<T>> result;
   try {
-    auto pool = troupe::db::pool::start(sys, db_cfg, migrations(cfg));
+    auto pool = troupe::db::pool::start(sys, db_cfg, migrations(def, cfg));
     caf::scoped_actor self{sys};
     self->request(pool.actor(), patience,
                   troupe::db::job{self.ptr(), troupe::db::clock::time_point::max(),
@@ -41,11 +41,11 @@ int with_database(const troupe::config& cfg, Work work, Print print) {
                  result.emplace(troupe::db::error{troupe::db::errc::unavailable, sys.render(e)});
                });
   } catch (const troupe::db::failure& e) {
-    std::cerr << "troupe: [database] " << e.what() << std::endl;
+    std::cerr << prefix(def) << "[database] " << e.what() << std::endl;
     return 1;
   }
   if (!*result) {
-    std::cerr << "troupe: " << result->error().message << std::endl;
+    std::cerr << prefix(def) << result->error().message << std::endl;
     return 1;
   }
   print(**result);
@@ -83,20 +83,20 @@ const char* state_of(const api_key_info& k) {
 
 }  // namespace
 
-int apikey_create(const troupe::config& cfg, const std::string& user, const std::string& name,
+int apikey_create(const definition& def, const troupe::config& cfg, const std::string& user, const std::string& name,
                   const std::optional<std::string>& expires_days) {
   std::optional<wall_clock::time_point> expires;
   if (expires_days) {
     auto days = parse_days(*expires_days);
     if (!days) {
-      std::cerr << "troupe: --expires: expected whole days from 1 to " << max_expires_days << " (got '"
+      std::cerr << prefix(def) << "--expires: expected whole days from 1 to " << max_expires_days << " (got '"
                 << *expires_days << "')" << std::endl;
       return 2;
     }
     expires = wall_clock::now() + std::chrono::hours(24) * *days;
   }
   return with_database(
-    cfg, [=](troupe::db::connection& c) { return create_api_key(c, user, name, expires); },
+    def, cfg, [=](troupe::db::connection& c) { return create_api_key(c, user, name, expires); },
     [&](const new_api_key& k) {
       std::cout << "API key " << k.prefix << " for user " << user
                 << (name.empty() ? "" : " (" + name + ")") << ", expires " << (expires ? when(expires) : "never")
@@ -105,9 +105,9 @@ int apikey_create(const troupe::config& cfg, const std::string& user, const std:
     });
 }
 
-int apikey_list(const troupe::config& cfg) {
+int apikey_list(const definition& def, const troupe::config& cfg) {
   return with_database(
-    cfg, [](troupe::db::connection& c) { return list_api_keys(c); },
+    def, cfg, [](troupe::db::connection& c) { return list_api_keys(c); },
     [](const std::vector<api_key_info>& keys) {
       auto row = [](const std::string& prefix, const std::string& user, const std::string& name,
                     const std::string& created, const std::string& expires, const std::string& used,
@@ -124,13 +124,13 @@ int apikey_list(const troupe::config& cfg) {
     });
 }
 
-int apikey_revoke(const troupe::config& cfg, const std::string& prefix) {
+int apikey_revoke(const definition& def, const troupe::config& cfg, const std::string& prefix) {
   return with_database(
-    cfg, [=](troupe::db::connection& c) { return revoke_api_key(c, prefix); },
+    def, cfg, [=](troupe::db::connection& c) { return revoke_api_key(c, prefix); },
     [&](const std::string& user) {
       std::cout << "API key " << prefix << " of user " << user << " is revoked; servers refuse it within "
                 << cfg.auth.cache_ttl_s << " s ([auth] cache_ttl_s)." << std::endl;
     });
 }
 
-}  // namespace troupe::app
+}  // namespace troupe::cli

@@ -8,7 +8,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-namespace troupe::app {
+namespace troupe::cli {
 
 namespace {
 
@@ -39,12 +39,12 @@ private:
 
 }  // namespace
 
-void setup_logging(const logging_config& cfg) {
-  auto logger = spdlog::stderr_color_mt("troupe");
+void setup_logging(const std::string& program, const logging_config& cfg) {
+  auto logger = spdlog::stderr_color_mt(program);
   if (cfg.format == "json")
     logger->set_formatter(std::make_unique<json_formatter>());
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(cfg.level));
 }
 
-}  // namespace troupe::app
+}  // namespace troupe::cli

@@ -5,10 +5,13 @@
 #include <troupe/config.hpp>
 #include <troupe/db/migration.hpp>
 
-namespace troupe::app {
+#include "definition.hpp"
 
-// Every schema migration the server's database needs, in one place: `troupe
-// serve` and `troupe apikey` open the same database the same way.
-std::vector<troupe::db::migration> migrations(const troupe::config& cfg);
+namespace troupe::cli {
 
-}  // namespace troupe::app
+// Every schema migration the program's database needs, in one place: serve
+// and apikey open the same database the same way. The program's own, then
+// API keys' (200..299) and the request log's (300..399).
+std::vector<troupe::db::migration> migrations(const definition& def, const troupe::config& cfg);
+
+}  // namespace troupe::cli

@@ -23,7 +23,7 @@
 #include "reflection/reflection_service.hpp"
 #include "schema.hpp"
 
-namespace troupe::app {
+namespace troupe::cli {
 
 namespace {
 
@@ -42,10 +42,11 @@ constexpr auto request_log_flush_timeout = std::chrono::seconds(5);
 constexpr auto usage_flush_timeout = std::chrono::seconds(5);
 
 // An open server is fine for a first run, never by accident in production.
-void warn_if_open(const troupe::config& cfg) {
+void warn_if_open(const definition& def, const troupe::config& cfg) {
   if (!cfg.auth.checks_keys())
     spdlog::warn("[auth] is off: API keys are not checked and every call is let through "
-                 "(set [auth] require_auth = true and create keys with `troupe apikey create`)");
+                 "(set [auth] require_auth = true and create keys with `{} apikey create`)",
+                 def.name);
   else if (!cfg.auth.require_auth)
     spdlog::warn("[auth] require_auth is off: calls without an API key are let through anonymously");
   if (cfg.server.bench_service)
@@ -67,7 +68,7 @@ void log_settings(const troupe::config& cfg) {
 
 }  // namespace
 
-int serve(const troupe::config& cfg) {
+int serve(const definition& def, const troupe::config& cfg) {
   // Blocked before any thread starts, so only sigwait below sees them.
   sigset_t signals = stop_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
@@ -80,11 +81,13 @@ int serve(const troupe::config& cfg) {
   // start-up in one line. (Services that need it get pool.actor().)
   std::optional<troupe::db::pool> pool;
   try {
-    pool.emplace(troupe::db::pool::start(sys, cfg.database, migrations(cfg)));
+    pool.emplace(troupe::db::pool::start(sys, cfg.database, migrations(def, cfg)));
   } catch (const troupe::db::failure& e) {
-    std::cerr << "troupe: [database] " << e.what() << std::endl;
+    std::cerr << prefix(def) << "[database] " << e.what() << std::endl;
     return 1;
   }
+  // For troupe::blocking(fn) handlers.
+  troupe::blocking_pool blocking{sys, cfg.blocking};
 
   // With request_log errors|all, the logged calls also go to the request_log table.
   auto log_mode = troupe::parse_request_log(cfg.logging.request_log);
@@ -103,30 +106,35 @@ int serve(const troupe::config& cfg) {
   }
   if (cfg.server.bench_service)
     srv.add(services::bench_service(pool->actor(), cfg.server.max_send_message_bytes));
-  srv.add(services::users_service(pool->actor(), cfg.auth.checks_keys()));
-  srv.add(services::events_service(sys, pool->actor()));
-  srv.add(services::logs_service(pool->actor()));
-  srv.add(services::chat_service(pool->actor()));
+  try {
+    app_context ctx{sys, cfg, pool->actor(), srv};
+    if (def.make_services)
+      for (auto& svc : def.make_services(ctx))
+        srv.add(svc);
+  } catch (const std::exception& e) {
+    std::cerr << prefix(def) << "services: " << e.what() << std::endl;
+    return 1;
+  }
   if (cfg.server.reflection)
     services::add_reflection(srv);
   try {
     srv.start();
   } catch (const startup_error& e) {
-    std::cerr << "troupe: " << e.what() << std::endl;
+    std::cerr << prefix(def) << e.what() << std::endl;
     return 1;
   }
   // After start: a start-up failure stays one line.
-  warn_if_open(cfg);
+  warn_if_open(def, cfg);
   log_settings(cfg);
   std::cout << "listening on " << cfg.server.host << ":" << srv.port() << std::endl;
 
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received {}, shutting down (again to exit at once)", strsignal(sig));
-  std::thread second([signals] {
+  std::thread second([signals, name = def.name] {
     int again = 0;
     if (sigwait(&signals, &again) == 0) {
-      std::fprintf(stderr, "troupe: second %s, exiting now\n", strsignal(again));
+      std::fprintf(stderr, "%s: second %s, exiting now\n", name.c_str(), strsignal(again));
       std::_Exit(1);
     }
   });
@@ -140,4 +148,4 @@ int serve(const troupe::config& cfg) {
   return 0;
 }
 
-}  // namespace troupe::app
+}  // namespace troupe::cli

@@ -2,10 +2,12 @@
 
 #include <troupe/config.hpp>
 
-namespace troupe::app {
+#include "definition.hpp"
 
-// Runs the server until SIGTERM or SIGINT, then shuts down gracefully (a
-// second signal exits at once). Returns the process exit code.
-int serve(const troupe::config& cfg);
+namespace troupe::cli {
 
-}  // namespace troupe::app
+// Runs the program's server until SIGTERM or SIGINT, then shuts down
+// gracefully (a second signal exits at once). Returns the process exit code.
+int serve(const definition& def, const troupe::config& cfg);
+
+}  // namespace troupe::cli

@@ -68,11 +68,11 @@ caf::behavior unary(caf::actor pool, troupe::unary_actor<Payload, Payload> self)
           return self.fail(troupe::failed_precondition("bench-db-ms: this server has no database pool"));
         return self.db(
           pool, [ms](troupe::db::connection& c) { slow_query(c, ms); },
-          [=](troupe::db::outcome<void> r) {
+          [=](troupe::result<void> r) {
             if (r.ok())
               self.reply(req);
             else
-              self.fail(troupe::to_status(r.error()));
+              self.fail(r.error());
           });
       }
       if (int ms = metadata_ms(self.call(), "bench-delay-ms"); ms > 0)

@@ -59,9 +59,9 @@ private:
         c.exec("INSERT INTO demo_chat_messages (user_id, text, sent_at) VALUES (?, ?, ?)", m.user_id(),
                m.text(), now);
       },
-      [chat = shared_from_this(), text = m.text(), now](troupe::db::outcome<void> r) {
+      [chat = shared_from_this(), text = m.text(), now](troupe::result<void> r) {
         if (!r.ok())
-          return chat->self_.fail(troupe::to_status(r.error()));
+          return chat->self_.fail(r.error());
         ChatResponse resp;
         resp.set_text("Received: " + text);
         resp.set_timestamp(now);

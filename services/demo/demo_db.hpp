@@ -10,15 +10,6 @@
 
 namespace troupe::services {
 
-// Ends a unary call with a database job's outcome.
-template <class Req, class Resp>
-void reply_or_fail(const troupe::unary_actor<Req, Resp>& self, troupe::db::outcome<Resp>& r) {
-  if (r.ok())
-    self.reply(*r);
-  else
-    self.fail(troupe::to_status(r.error()));
-}
-
 // Streams fed from the database send one page per job, the next only once the
 // client has taken the last. A page ends at page_rows rows or before the row
 // that would take it past page_bytes, whichever comes first, and holds at

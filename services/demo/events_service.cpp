@@ -70,7 +70,7 @@ caf::behavior publish_event(caf::actor pool, caf::actor hub,
           caf::anon_send(hub, e, seq);
           return e;
         },
-        [=](troupe::db::outcome<Event> r) { reply_or_fail(self, r); });
+        [=](troupe::result<Event> r) { self.reply(std::move(r)); });
     },
   };
 }
@@ -125,9 +125,9 @@ private:
                                         "SELECT event_count FROM demo_users WHERE id = ?", user_id);
         return n;
       },
-      [feed = shared_from_this()](troupe::db::outcome<int64_t> r) {
+      [feed = shared_from_this()](troupe::result<int64_t> r) {
         if (!r.ok())
-          return feed->self_.fail(troupe::to_status(r.error()));
+          return feed->self_.fail(r.error());
         feed->stored_until_ = *r;
         feed->next_seq_ = *r + 1;
         feed->live_.erase(feed->live_.begin(), feed->live_.lower_bound(feed->next_seq_));
@@ -165,9 +165,9 @@ private:
                 });
         return page;
       },
-      [feed = shared_from_this()](troupe::db::outcome<page_of<Event>> r) {
+      [feed = shared_from_this()](troupe::result<page_of<Event>> r) {
         if (!r.ok())
-          return feed->self_.fail(troupe::to_status(r.error()));
+          return feed->self_.fail(r.error());
         feed->fetching_ = false;
         feed->lookahead_.learn(r->extent);
         feed->stored_done_ = !r->extent.more;

@@ -71,9 +71,9 @@ private:
         });
         return static_cast<int64_t>(entries.size());
       },
-      [up = shared_from_this()](troupe::db::outcome<int64_t> r) {
+      [up = shared_from_this()](troupe::result<int64_t> r) {
         if (!r.ok())
-          return up->self_.fail(troupe::to_status(r.error()));
+          return up->self_.fail(r.error());
         up->committed_ += *r;
         up->writing_ = false;
         up->next();

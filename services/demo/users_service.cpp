@@ -52,10 +52,10 @@ caf::behavior create_user(caf::actor pool, bool require_user, troupe::unary_acto
             return make_user(id, name, email);
           });
         },
-        [=](troupe::db::outcome<User> r) {
-          if (!r.ok() && r.error().code == troupe::db::errc::already_exists)
+        [=](troupe::result<User> r) {
+          if (!r.ok() && r.error().error_code() == troupe::status_code::ALREADY_EXISTS)
             return self.fail(troupe::already_exists("a user with email " + req.email() + " exists"));
-          reply_or_fail(self, r);
+          self.reply(std::move(r));
         });
     },
   };
@@ -73,7 +73,7 @@ caf::behavior get_user(caf::actor pool, bool require_user, troupe::unary_actor<G
             "no user " + std::to_string(id), "SELECT id, name, email FROM demo_users WHERE id = ?", id);
           return make_user(uid, std::move(name), std::move(email));
         },
-        [=](troupe::db::outcome<User> r) { reply_or_fail(self, r); });
+        [=](troupe::result<User> r) { self.reply(std::move(r)); });
     },
   };
 }
@@ -131,9 +131,9 @@ private:
                 });
         return page;
       },
-      [cursor = shared_from_this()](troupe::db::outcome<page_of<User>> r) {
+      [cursor = shared_from_this()](troupe::result<page_of<User>> r) {
         if (!r.ok())
-          return cursor->self_.fail(troupe::to_status(r.error()));
+          return cursor->self_.fail(r.error());
         auto& users = r->items;
         cursor->lookahead_.learn(r->extent);
         cursor->last_page_ = !r->extent.more;

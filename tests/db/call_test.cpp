@@ -51,9 +51,9 @@ troupe::service notes_service(caf::actor pool, backend kind, std::shared_ptr<std
             }
             return data;
           },
-          [self](troupe::db::outcome<std::string> r) {
+          [self](troupe::result<std::string> r) {
             if (!r.ok())
-              return self.fail(troupe::to_status(r.error()));
+              return self.fail(r.error());
             Payload out;
             out.set_data(*r);
             self.reply(out);

@@ -26,6 +26,8 @@ public:
   // Several statements without parameters, e.g. a migration.
   virtual void exec_script(std::string_view sql) = 0;
 
+  std::chrono::steady_clock::time_point job_deadline() const noexcept final { return control_->deadline(); }
+
 protected:
   driver(backend kind, std::shared_ptr<job_control> control)
       : connection(kind), control_(std::move(control)) {}
@@ -38,6 +40,8 @@ protected:
 // failure{errc::unavailable} when the database cannot be opened or reached.
 std::unique_ptr<driver> open_sqlite(const std::string& path, std::shared_ptr<job_control> control);
 std::unique_ptr<driver> open_postgres(const std::string& uri, std::shared_ptr<job_control> control);
+// A blocking pool's worker: no database; every statement fails with internal.
+std::unique_ptr<driver> open_none(std::shared_ptr<job_control> control);
 
 inline std::unique_ptr<driver> open_driver(const database_url& url, std::shared_ptr<job_control> control) {
   return url.kind == backend::sqlite ? open_sqlite(url.target, std::move(control))

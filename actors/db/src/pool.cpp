@@ -25,6 +25,20 @@ pool pool::start(caf::actor_system& sys, const database_config& cfg, const std::
   return pool(spawn_pool_actor(sys, std::move(setup)), url.kind);
 }
 
+pool pool::start_blocking(caf::actor_system& sys, const blocking_config& cfg) {
+  if (cfg.threads < 1 || cfg.queue < 0 || cfg.job_timeout_ms < 1)
+    throw failure(errc::invalid_argument, "[blocking] needs threads >= 1, queue >= 0 and job_timeout_ms >= 1");
+  pool_setup setup;
+  setup.job_timeout = std::chrono::milliseconds(cfg.job_timeout_ms);
+  setup.queue_limit = static_cast<size_t>(cfg.queue);
+  for (int i = 0; i < cfg.threads; ++i) {
+    auto control = std::make_shared<job_control>();
+    std::shared_ptr<driver> conn = open_none(control);
+    setup.workers.push_back({std::move(conn), std::move(control)});
+  }
+  return pool(spawn_pool_actor(sys, std::move(setup)), backend::none);
+}
+
 pool::pool(pool&& other) noexcept : actor_(std::move(other.actor_)), kind_(other.kind_) {
   other.actor_ = nullptr;
 }

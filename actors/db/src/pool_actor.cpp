@@ -118,7 +118,7 @@ void accept(pool_actor* self, job& j) {
                std::move(promise)};
   auto idle = std::find_if(st.workers.begin(), st.workers.end(), [](const worker_slot& w) { return !w.job; });
   if (idle == st.workers.end() && st.queue.size() >= st.queue_limit) {
-    q.promise.deliver(failed(errc::busy, "all " + std::to_string(st.workers.size()) + " database workers are busy and " +
+    q.promise.deliver(failed(errc::busy, "all " + std::to_string(st.workers.size()) + " workers are busy and " +
                                            std::to_string(st.queue.size()) + " jobs are queued"));
     return;
   }

@@ -8,7 +8,15 @@ void row::fail(size_t column, const char* what) {
 }
 
 const char* to_string(backend b) {
-  return b == backend::sqlite ? "sqlite" : "postgresql";
+  switch (b) {
+    case backend::sqlite:
+      return "sqlite";
+    case backend::postgresql:
+      return "postgresql";
+    case backend::none:
+      break;
+  }
+  return "none";
 }
 
 }  // namespace troupe::db

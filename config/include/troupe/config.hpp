@@ -75,6 +75,15 @@ struct database_config {
   int job_timeout_ms = 5000;
 };
 
+// The threads that run troupe::blocking(fn) handlers: blocking work that needs
+// no database (an HTTP call to another service, a file). Handlers given a
+// database pool run on its workers instead.
+struct blocking_config {
+  int threads = 8;             // each runs one handler at a time
+  int queue = 256;             // handlers waiting for a thread before calls are refused
+  int job_timeout_ms = 30000;  // a handler's writer gives up waiting for its client after this
+};
+
 // API keys in request metadata, checked before a call reaches its actor.
 struct auth_config {
   bool enabled = false;       // check keys that calls send
@@ -117,6 +126,7 @@ struct config {
   server_config server;
   scheduler_config scheduler;
   database_config database;
+  blocking_config blocking;
   auth_config auth;
   logging_config logging;
   tls_config tls;

@@ -57,6 +57,11 @@ public:
   // True once the call is finished or cancelled; writes are then dropped.
   bool over() const { return ep_->over(); }
 
+  // True once nobody waits for the answer: the call is over or its deadline
+  // passed. Blocking code that is not a database query (which is interrupted
+  // for it) polls this between steps and returns early.
+  bool cancelled() const { return over() || std::chrono::system_clock::now() >= deadline(); }
+
   detail::call_endpoint& endpoint() const { return *ep_; }
 
 private:

@@ -6,9 +6,20 @@
 //                  the server ended it: reason ended); the actor quits right
 //                  after its own handler for it, if any
 // Handles are cheap to copy into a behavior's lambdas.
+//
+// State the handler keeps between messages lives in the actor: name its type
+// as the handle's last parameter and reach it with self.state(). It is built
+// (default-constructed) when the call starts and destroyed when the actor
+// quits, so nothing outlives the call and no callback can reach it after:
+//
+//   struct cursor { int64_t after_id = 0; };
+//   svc.server_stream<Req, Resp>("List",
+//     [](troupe::server_stream_actor<Req, Resp, cursor> self) -> caf::behavior { ... self.state().after_id ... });
 #pragma once
 
 #include <memory>
+#include <type_traits>
+#include <utility>
 
 #include <caf/all.hpp>
 
@@ -21,6 +32,40 @@
 #include "troupe/status.hpp"
 
 namespace troupe {
+
+namespace detail {
+
+template <class T>
+struct unwrap_result {
+  using type = T;
+};
+template <class T>
+struct unwrap_result<result<T>> {
+  using type = T;
+};
+
+// A job's outcome as the call sees it.
+template <class W>
+result<typename unwrap_result<W>::type> to_result(::troupe::db::outcome<W> o) {
+  if (!o.ok())
+    return to_status(o.error());
+  if constexpr (std::is_void_v<W>)
+    return {};
+  else
+    return std::move(*o);
+}
+
+// No state: the handle's State is void.
+template <class State>
+struct actor_of {
+  using type = caf::stateful_actor<State>;
+};
+template <>
+struct actor_of<void> {
+  using type = caf::event_based_actor;
+};
+
+}  // namespace detail
 
 class call_actor_handle {
 public:
@@ -40,12 +85,18 @@ public:
   void resume_input() const { call_.endpoint().pause_input(false); }
 
   // Runs `work(db::connection&)` on one of `pool`'s worker threads, with
-  // this call's deadline; `done(db::outcome<T>)` runs back in this actor.
+  // this call's deadline; `done(troupe::result<T>)` runs back in this actor,
+  // where T is what `work` returns (a work that returns result<T> itself is
+  // not wrapped twice). A database error arrives as its status (to_status).
   // If the call is cancelled, the actor quits and the pool, which watches
   // it, drops the job or interrupts its query.
   template <class Work, class Done>
   void db(const caf::actor& pool, Work work, Done done) const {
-    ::troupe::db::run(self_, pool, job_deadline(call_), std::move(work), std::move(done));
+    using returned = ::troupe::db::work_result_t<Work>;
+    ::troupe::db::run(self_, pool, job_deadline(call_), std::move(work),
+                      [done = std::move(done)](::troupe::db::outcome<returned> o) mutable {
+                        done(detail::to_result(std::move(o)));
+                      });
   }
 
   // Ends the call with `st` (after queued writes) and quits the actor.
@@ -59,46 +110,71 @@ protected:
   troupe::call call_;
 };
 
-// A call with one response: unary and client-stream methods.
-template <class Req, class Resp>
-class unary_actor : public call_actor_handle {
+// The handle of a call whose actor keeps a State (void: none).
+template <class State>
+class stateful_handle : public call_actor_handle {
 public:
-  using call_actor_handle::call_actor_handle;
+  using actor_type = typename detail::actor_of<State>::type;
+  using state_type = State;
 
-  // Sends the response with OK and quits the actor.
-  void reply(const Resp& response) const {
-    call_.endpoint().reply(detail::serialize(response));
-    self_->quit();
+  stateful_handle(actor_type* self, std::shared_ptr<detail::call_endpoint> ep)
+      : call_actor_handle(self, std::move(ep)) {}
+
+  // The actor's State: valid while the actor runs (in its handlers).
+  template <class S = State, class = std::enable_if_t<!std::is_void_v<S>>>
+  S& state() const {
+    return static_cast<actor_type*>(self_)->state;
   }
 };
 
-template <class Req, class Resp>
-using client_stream_actor = unary_actor<Req, Resp>;
+// A call with one response: unary and client-stream methods.
+template <class Req, class Resp, class State = void>
+class unary_actor : public stateful_handle<State> {
+public:
+  using stateful_handle<State>::stateful_handle;
+
+  // Sends the response with OK and quits the actor.
+  void reply(const Resp& response) const {
+    this->call_.endpoint().reply(detail::serialize(response));
+    this->self_->quit();
+  }
+
+  // Replies with the value, or ends the call with the status.
+  void reply(result<Resp> r) const {
+    if (r.ok())
+      reply(*r);
+    else
+      this->fail(r.error());
+  }
+};
+
+template <class Req, class Resp, class State = void>
+using client_stream_actor = unary_actor<Req, Resp, State>;
 
 // A call with a stream of responses: server-stream and bidi methods.
-template <class Req, class Resp>
-class stream_actor : public call_actor_handle {
+template <class Req, class Resp, class State = void>
+class stream_actor : public stateful_handle<State> {
 public:
-  using call_actor_handle::call_actor_handle;
+  using stateful_handle<State>::stateful_handle;
 
   // Queues one response. Returns false once the stream's credit is used up:
   // stop producing until a write_credit message arrives (a few more writes
   // are buffered; a producer that ignores this has its call ended).
   bool write(const Resp& response) const {
-    return call_.endpoint().write(detail::serialize(response));
+    return this->call_.endpoint().write(detail::serialize(response));
   }
 
   // Sends response headers now, for a stream that will stay silent a while.
-  void send_initial_metadata() const { call_.endpoint().send_initial_metadata(); }
+  void send_initial_metadata() const { this->call_.endpoint().send_initial_metadata(); }
 
   // Finishes after the queued writes (OK unless given) and quits the actor.
-  void finish(const status& st = status::OK) const { fail(st); }
+  void finish(const status& st = status::OK) const { this->fail(st); }
 };
 
-template <class Req, class Resp>
-using server_stream_actor = stream_actor<Req, Resp>;
+template <class Req, class Resp, class State = void>
+using server_stream_actor = stream_actor<Req, Resp, State>;
 
-template <class Req, class Resp>
-using bidi_actor = stream_actor<Req, Resp>;
+template <class Req, class Resp, class State = void>
+using bidi_actor = stream_actor<Req, Resp, State>;
 
 }  // namespace troupe

@@ -45,8 +45,10 @@ inline status unavailable(std::string msg) { return {status_code::UNAVAILABLE, s
 // client should reconnect, to another instance or after the restart.
 inline status shutting_down() { return unavailable("server shutting down; reconnect"); }
 
-// A response or the status that replaces it. Converts from either, so a
-// handler may `return response;` or `return troupe::not_found("...");`.
+// A value or the status that replaces it: what a plain handler returns, what
+// a blocking handler returns, and what a call's database job hands back
+// (self.db). Converts from either, so a handler may `return response;` or
+// `return troupe::not_found("...");`.
 template <class T>
 class result {
 public:
@@ -57,11 +59,38 @@ public:
   }
 
   bool ok() const noexcept { return std::holds_alternative<T>(value_); }
-  T& value() { return std::get<T>(value_); }
+  explicit operator bool() const noexcept { return ok(); }
+
+  // The value; throws status_error with the status when there is none, so a
+  // handler that throws it on ends its call with that status.
+  T& value() {
+    if (!ok())
+      throw status_error(error());
+    return std::get<T>(value_);
+  }
+  T& operator*() { return value(); }
+  T* operator->() { return &value(); }
+
+  // Precondition: !ok().
   const status& error() const { return std::get<status>(value_); }
 
 private:
   std::variant<T, status> value_;
+};
+
+// Success without a value (a write that returns nothing), or the status.
+template <>
+class result<void> {
+public:
+  result() = default;
+  result(status s) : status_(std::move(s)) {}
+
+  bool ok() const noexcept { return status_.ok(); }
+  explicit operator bool() const noexcept { return ok(); }
+  const status& error() const { return status_; }
+
+private:
+  status status_;
 };
 
 }  // namespace troupe

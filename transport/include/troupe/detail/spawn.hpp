@@ -78,7 +78,9 @@ template <class Req, class Handle, class F>
 spawn_fn behavior_spawner(rpc_kind kind, F factory) {
   return [kind, factory](caf::actor_system& sys, std::shared_ptr<call_endpoint> ep,
                          grpc::ByteBuffer* request) {
-    auto body = [kind, factory](caf::event_based_actor* self, call_start_ptr start) -> caf::behavior {
+    // An event-based actor, or a stateful one when the handle keeps state.
+    using actor_type = typename Handle::actor_type;
+    auto body = [kind, factory](actor_type* self, call_start_ptr start) -> caf::behavior {
       auto ep = std::move(start->ep);
       auto first = std::move(start->request);
       start->request.reset();

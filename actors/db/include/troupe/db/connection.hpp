@@ -19,6 +19,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -31,7 +32,9 @@
 
 namespace troupe::db {
 
-enum class backend : uint8_t { sqlite, postgresql };
+// none: the workers of a pool for blocking work without a database
+// (pool::start_blocking); their connection runs no statements.
+enum class backend : uint8_t { sqlite, postgresql, none };
 
 const char* to_string(backend b);
 
@@ -43,6 +46,11 @@ public:
 
   // For the rare statement whose SQL differs between backends.
   backend kind() const noexcept { return kind_; }
+
+  // When the running job must be done: its owner's deadline or the pool's
+  // job timeout, whichever comes first. Queries are interrupted then; code
+  // that waits on something else (a stream's client) should not wait longer.
+  virtual std::chrono::steady_clock::time_point job_deadline() const noexcept = 0;
 
   // Runs one statement; returns the number of rows it inserted, updated or deleted.
   template <class... Args>

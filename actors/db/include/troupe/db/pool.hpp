@@ -30,6 +30,11 @@ public:
   static pool start(caf::actor_system& sys, const database_config& cfg,
                     const std::vector<migration>& migrations = {});
 
+  // A pool for blocking work without a database (troupe::blocking(fn)): the
+  // same queue, deadlines and owner watching; its jobs' connection runs no
+  // statements (backend::none).
+  static pool start_blocking(caf::actor_system& sys, const blocking_config& cfg);
+
   pool(pool&& other) noexcept;
   pool& operator=(pool&& other) noexcept;
   // Stops the pool (see stop()).
