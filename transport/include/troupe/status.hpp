@@ -1,10 +1,17 @@
-// How a handler ends a call with a status other than OK.
+// How a handler ends a call with a status other than OK, and troupe::result:
+// a value or the status instead of it — the one shape every handler's
+// outcome has, whether a plain function returns it, a sync handler
+// (troupe::blocking) returns it, or a call's database job hands it back to
+// the actor (self.db(pool, work, [](troupe::result<T> r) { ... })).
 //
 //   return troupe::not_found("no user " + std::to_string(id));   // from a function
 //   throw troupe::status_error(grpc::StatusCode::PERMISSION_DENIED, "staff only");
+//   self.reply(r);                                               // a result: its value, or its status
 //
 // Any other exception escaping a handler finishes the call with INTERNAL and a
-// log line; its text never reaches the client.
+// log line; its text never reaches the client. (troupe::db::outcome is the
+// database layer's own, for actors outside a call that use db::run; it knows
+// no gRPC status.)
 #pragma once
 
 #include <optional>
