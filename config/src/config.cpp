@@ -40,7 +40,7 @@ config_error::config_error(const std::string& message) : std::runtime_error([&] 
   return line;
 }()) {}
 
-config parse_config(std::string_view text, const std::string& source) {
+config parse_config(std::string_view text, const std::string& source, const app_settings& declared) {
   toml::table root;
   try {
     root = toml::parse(text, source);
@@ -50,7 +50,9 @@ config parse_config(std::string_view text, const std::string& source) {
     throw config_error(os.str());
   }
   config cfg;
-  auto sections = schema::sections();
+  cfg.app = declared;
+  auto all = schema::fields(declared);
+  auto sections = schema::sections(all);
   for (auto& [section_name, node] : root) {
     auto sec = section_name.str();
     if (std::find(sections.begin(), sections.end(), sec) == sections.end())
@@ -62,10 +64,10 @@ config parse_config(std::string_view text, const std::string& source) {
                          ": expected a table [" + std::string(sec) + "]");
     for (auto& [key_name, value] : *tbl) {
       auto key = key_name.str();
-      auto* f = schema::find(sec, key);
+      auto* f = schema::find(all, sec, key);
       if (!f)
         throw config_error(where(source, key_name.source()) + ": " + name(sec, key) +
-                           ": unknown key" + schema::suggestion(key, schema::keys_of(sec)));
+                           ": unknown key" + schema::suggestion(key, schema::keys_of(all, sec)));
       if (auto err = f->read(value, cfg); !err.empty())
         throw config_error(where(source, value.source()) + ": " + name(sec, key) + ": " + err);
     }
@@ -78,7 +80,7 @@ config parse_config(std::string_view text, const std::string& source) {
   return cfg;
 }
 
-config load_config(const std::string& path) {
+config load_config(const std::string& path, const app_settings& declared) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw config_error(path + ": cannot read config file: " + std::strerror(errno));
@@ -86,7 +88,7 @@ config load_config(const std::string& path) {
   buf << in.rdbuf();
   if (in.bad())
     throw config_error(path + ": cannot read config file: " + std::strerror(errno));
-  return parse_config(buf.str(), path);
+  return parse_config(buf.str(), path, declared);
 }
 
 void validate(const config& cfg) {
@@ -94,12 +96,24 @@ void validate(const config& cfg) {
     throw config_error(name(v->section, v->key) + ": " + v->message);
 }
 
+// A toml::table prints its keys sorted, so Troupe's sections are one table
+// and each declared section one more, printed after them in declaration order.
 std::string to_toml(const config& cfg) {
-  toml::table out;
-  for (auto& f : schema::fields())
-    f.write(cfg, out);
+  auto all = schema::fields(cfg.app);
+  toml::table troupe_part;
+  for (auto& f : all)
+    if (!f.declared)
+      f.write(cfg, troupe_part);
   std::ostringstream os;
-  os << out << '\n';
+  os << troupe_part << '\n';
+  for (auto section : schema::sections(all)) {
+    toml::table part;
+    for (auto& f : all)
+      if (f.declared && f.section == section)
+        f.write(cfg, part);
+    if (!part.empty())
+      os << '\n' << part << '\n';
+  }
   return os.str();
 }
 

@@ -1,7 +1,6 @@
 // Values from outside the file: command-line flags and TROUPE_<SECTION>_<KEY>
 // environment variables, checked by the same schema as the file.
 #include <algorithm>
-#include <cctype>
 #include <memory>
 
 #include "schema.hpp"
@@ -51,61 +50,64 @@ std::unique_ptr<toml::node> node_of(const schema::field& f, std::string_view tex
   }
 }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
+void set_field(config& cfg, const schema::field& f, std::string_view text, const std::string& origin) {
+  auto fail = [&](const std::string& err) {
+    throw config_error(origin + ": [" + f.section + "] " + f.key + ": " + err + " (got '" +
+                       std::string(text) + "')");
+  };
+  auto node = node_of(f, text);
+  if (!node)
+    fail("expected " + schema::a(f.type));
+  if (auto err = f.read(*node, cfg); !err.empty())
+    fail(err);
 }
 
 }  // namespace
 
 void set_value(config& cfg, std::string_view section, std::string_view key,
                std::string_view text, const std::string& origin) {
-  auto* f = schema::find(section, key);
+  auto all = schema::fields(cfg.app);
+  auto* f = schema::find(all, section, key);
   if (!f)
     throw std::logic_error("set_value: no key [" + std::string(section) + "] " + std::string(key));
-  auto fail = [&](const std::string& err) {
-    throw config_error(origin + ": [" + std::string(section) + "] " + std::string(key) + ": " +
-                       err + " (got '" + std::string(text) + "')");
-  };
-  auto node = node_of(*f, text);
-  if (!node)
-    fail("expected " + std::string(f->type == "integer" ? "an " : "a ") + std::string(f->type));
-  if (auto err = f->read(*node, cfg); !err.empty())
-    fail(err);
+  set_field(cfg, *f, text, origin);
 }
 
+// A variable is a key's when it is that key's name exactly. Otherwise the
+// section named by the longest TROUPE_<SECTION>_ prefix is the one meant (a
+// declared [server_extra] is not [server]); app_settings::declare refuses a
+// key whose variable would be another key's, so no name is ambiguous.
 void apply_environment(config& cfg, const std::vector<std::string>& environment) {
-  constexpr std::string_view prefix = "TROUPE_";
-  auto sections = schema::sections();
+  auto all = schema::fields(cfg.app);
+  auto sections = schema::sections(all);
   for (auto& entry : environment) {
     auto eq = entry.find('=');
-    std::string_view var = std::string_view(entry).substr(0, eq);
-    if (eq == std::string::npos || var.substr(0, prefix.size()) != prefix)
+    if (eq == std::string::npos)
       continue;
-    auto rest = var.substr(prefix.size());
-    auto sep = rest.find('_');
-    auto sec = std::find_if(sections.begin(), sections.end(),
-                            [&](std::string_view s) { return upper(s) == rest.substr(0, sep); });
-    if (sec == sections.end() || sep == std::string_view::npos)
+    std::string_view var = std::string_view(entry).substr(0, eq);
+    auto f = std::find_if(all.begin(), all.end(),
+                          [&](const schema::field& x) { return schema::env_name(x.section, x.key) == var; });
+    if (f != all.end()) {
+      set_field(cfg, *f, std::string_view(entry).substr(eq + 1), std::string(var));
+      continue;
+    }
+    std::string_view section;
+    std::string section_prefix;
+    for (auto s : sections) {
+      auto p = schema::env_name(s, "");
+      if (var.substr(0, p.size()) == p && p.size() > section_prefix.size()) {
+        section = s;
+        section_prefix = p;
+      }
+    }
+    if (section_prefix.empty())
       continue;  // not a configuration variable (TROUPE_TEST_..., say)
-    auto key_upper = rest.substr(sep + 1);
     std::vector<std::string> names;
-    std::vector<std::string_view> candidates;
-    const schema::field* f = nullptr;
-    for (auto key : schema::keys_of(*sec)) {
-      names.push_back(std::string(prefix) + upper(*sec) + "_" + upper(key));
-      if (upper(key) == key_upper)
-        f = schema::find(*sec, key);
-    }
-    if (!f) {
-      for (auto& n : names)
-        candidates.push_back(n);
-      throw config_error(std::string(var) + ": unknown configuration variable" +
-                         schema::suggestion(var, candidates));
-    }
-    set_value(cfg, f->section, f->key, std::string_view(entry).substr(eq + 1), std::string(var));
+    for (auto key : schema::keys_of(all, section))
+      names.push_back(schema::env_name(section, key));
+    std::vector<std::string_view> candidates(names.begin(), names.end());
+    throw config_error(std::string(var) + ": unknown configuration variable" +
+                       schema::suggestion(var, candidates));
   }
 }
 

@@ -1,13 +1,18 @@
 // Every configuration key, its type and its check. A new key is one line in
 // fields(), one member in troupe/config.hpp, one entry in config/troupe.toml
-// and docs/configuration.md (tests check the last two).
+// and docs/configuration.md (tests check the last two). Keys an application
+// declares (app_settings) become fields of the same kind, in fields(app).
 #include "schema.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstdint>
 #include <initializer_list>
+#include <stdexcept>
 #include <type_traits>
+#include <utility>
+#include <variant>
 
 namespace troupe::schema {
 namespace {
@@ -18,7 +23,7 @@ template <class T>
 constexpr std::string_view type_name() {
   if constexpr (std::is_same_v<T, bool>)
     return "boolean";
-  else if constexpr (std::is_same_v<T, int>)
+  else if constexpr (std::is_same_v<T, int> || std::is_same_v<T, int64_t>)
     return "integer";
   else if constexpr (std::is_same_v<T, double>)
     return "number";
@@ -31,13 +36,13 @@ constexpr std::string_view type_name() {
 // Converts a node to T; returns an error text, empty when fine.
 template <class T>
 std::string convert(const toml::node& node, T& value) {
-  if constexpr (std::is_same_v<T, int>) {
+  if constexpr (std::is_same_v<T, int> || std::is_same_v<T, int64_t>) {
     auto v = node.value_exact<int64_t>();
     if (!v)
       return "expected an integer";
-    if (*v < INT32_MIN || *v > INT32_MAX)
+    if (std::is_same_v<T, int> && (*v < INT32_MIN || *v > INT32_MAX))
       return "integer out of range";
-    value = static_cast<int>(*v);
+    value = static_cast<T>(*v);
   } else if constexpr (std::is_same_v<T, double>) {
     if (!node.is_number())
       return "expected a number";
@@ -62,9 +67,10 @@ std::string convert(const toml::node& node, T& value) {
   return {};
 }
 
-template <class S, class T>
-field make_field(std::string_view section, std::string_view key, S config::*sec,
-                 T S::*member, std::function<std::string(const T&)> check = {}) {
+// A key of type T stored where `at(cfg)` refers (a generic lambda, so one
+// accessor serves reading into a config and printing a const one).
+template <class T, class At>
+field typed_field(std::string section, std::string key, At at, std::function<std::string(const T&)> check) {
   field f{section, key, type_name<T>(), {}, {}};
   f.read = [=](const toml::node& node, config& cfg) -> std::string {
     T value{};
@@ -74,14 +80,14 @@ field make_field(std::string_view section, std::string_view key, S config::*sec,
       if (auto err = check(value); !err.empty())
         return err;
     }
-    cfg.*sec.*member = std::move(value);
+    at(cfg) = std::move(value);
     return {};
   };
   f.write = [=](const config& cfg, toml::table& out) {
     auto* tbl = out[section].as_table();
     if (!tbl)
       tbl = out.insert(section, toml::table{}).first->second.as_table();
-    const T& v = cfg.*sec.*member;
+    const T& v = at(cfg);
     if constexpr (std::is_same_v<T, int>) {
       tbl->insert(key, static_cast<int64_t>(v));
     } else if constexpr (std::is_same_v<T, strings>) {
@@ -93,6 +99,32 @@ field make_field(std::string_view section, std::string_view key, S config::*sec,
       tbl->insert(key, v);
     }
   };
+  return f;
+}
+
+template <class S, class T>
+field make_field(std::string_view section, std::string_view key, S config::*sec,
+                 T S::*member, std::function<std::string(const T&)> check = {}) {
+  return typed_field<T>(std::string(section), std::string(key),
+                        [=](auto& cfg) -> auto& { return cfg.*sec.*member; }, std::move(check));
+}
+
+// A declared key: its value lives in the config's own app_settings. The
+// declarations are fixed before loading, so the setting is there; a config
+// whose `app` lacks it is a programming error.
+template <class T>
+field declared_field(const app_settings::setting& s) {
+  auto at = [section = s.section, key = s.key](auto& cfg) -> auto& {
+    auto* found = app_access::find(cfg.app, section, key);
+    if (!found)
+      throw std::logic_error("[" + section + "] " + key + ": not declared in this config's app settings");
+    return std::get<T>(found->current);
+  };
+  std::function<std::string(const T&)> check;
+  if (s.check)
+    check = [c = s.check](const T& v) { return c(app_settings::value(v)); };
+  auto f = typed_field<T>(s.section, s.key, at, std::move(check));
+  f.declared = true;
   return f;
 }
 
@@ -243,26 +275,74 @@ const std::vector<field>& fields() {
   return all;
 }
 
-const field* find(std::string_view section, std::string_view key) {
-  auto it = std::find_if(fields().begin(), fields().end(),
-                         [&](const field& f) { return f.section == section && f.key == key; });
-  return it == fields().end() ? nullptr : &*it;
+std::vector<field> fields(const app_settings& app) {
+  std::vector<field> all = fields();
+  for (auto& s : app.settings())
+    all.push_back(std::visit(
+      [&](auto& d) { return declared_field<std::decay_t<decltype(d)>>(s); }, s.default_value));
+  return all;
 }
 
-std::vector<std::string_view> sections() {
+const field* find(const std::vector<field>& all, std::string_view section, std::string_view key) {
+  auto it = std::find_if(all.begin(), all.end(),
+                         [&](const field& f) { return f.section == section && f.key == key; });
+  return it == all.end() ? nullptr : &*it;
+}
+
+std::vector<std::string_view> sections(const std::vector<field>& all) {
   std::vector<std::string_view> out;
-  for (auto& f : fields())
+  for (auto& f : all)
     if (std::find(out.begin(), out.end(), f.section) == out.end())
       out.push_back(f.section);
   return out;
 }
 
-std::vector<std::string_view> keys_of(std::string_view section) {
+std::vector<std::string_view> keys_of(const std::vector<field>& all, std::string_view section) {
   std::vector<std::string_view> out;
-  for (auto& f : fields())
+  for (auto& f : all)
     if (f.section == section)
       out.push_back(f.key);
   return out;
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string env_name(std::string_view section, std::string_view key) {
+  return "TROUPE_" + upper(section) + "_" + upper(key);
+}
+
+namespace {
+template <std::size_t... I>
+std::string_view type_name_at(std::size_t index, std::index_sequence<I...>) {
+  constexpr std::string_view names[] = {type_name<std::variant_alternative_t<I, app_settings::value>>()...};
+  return names[index];
+}
+}  // namespace
+
+std::string_view type_name_of(std::size_t index) {
+  return type_name_at(index, std::make_index_sequence<std::variant_size_v<app_settings::value>>{});
+}
+
+std::string a(std::string_view type_name) {
+  bool vowel = !type_name.empty() && std::string_view("aeiou").find(type_name[0]) != std::string_view::npos;
+  return (vowel ? "an " : "a ") + std::string(type_name);
+}
+
+app_settings::setting* app_access::find(app_settings& app, std::string_view section, std::string_view key) {
+  for (auto& s : app.settings_)
+    if (s.section == section && s.key == key)
+      return &s;
+  return nullptr;
+}
+
+const app_settings::setting* app_access::find(const app_settings& app, std::string_view section,
+                                              std::string_view key) {
+  return find(const_cast<app_settings&>(app), section, key);
 }
 
 std::string suggestion(std::string_view name, const std::vector<std::string_view>& candidates) {

@@ -7,11 +7,15 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace troupe {
@@ -122,6 +126,122 @@ struct tls_config {
   bool enabled() const { return !cert.empty(); }
 };
 
+namespace schema {
+struct app_access;
+}
+
+namespace detail {
+// The type a declared key stores for a default of type T.
+template <class T, class = void>
+struct app_setting_type {};
+template <>
+struct app_setting_type<bool> { using type = bool; };
+template <class T>
+struct app_setting_type<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> &&
+                                            !std::is_same_v<T, char>>> { using type = std::int64_t; };
+template <class T>
+struct app_setting_type<T, std::enable_if_t<std::is_floating_point_v<T>>> { using type = double; };
+template <>
+struct app_setting_type<std::string> { using type = std::string; };
+template <>
+struct app_setting_type<const char*> { using type = std::string; };
+template <>
+struct app_setting_type<char*> { using type = std::string; };
+template <>
+struct app_setting_type<std::string_view> { using type = std::string; };
+template <>
+struct app_setting_type<std::vector<std::string>> { using type = std::vector<std::string>; };
+}  // namespace detail
+
+// Settings an application declares for TOML sections of its own ([notes] ...),
+// loaded, overridden (TROUPE_NOTES_GREETING, set_value) and printed exactly
+// like Troupe's keys, through the same schema. troupe::app exposes it; a
+// program using the config library directly declares keys, passes them to
+// load_config / parse_config and reads config::app:
+//
+//   troupe::app_settings declared;
+//   declared.declare("notes", "greeting", "hello")
+//           .declare("notes", "max_notes", 100, [](const std::int64_t& n) {
+//              return n > 0 ? "" : "must be above 0"; });
+//   auto cfg = troupe::load_config("notes.toml", declared);
+//   cfg.app.get<std::string>("notes", "greeting");
+class app_settings {
+public:
+  // A key's type is one of these: bool, integer, number, string, array of strings.
+  using value = std::variant<bool, std::int64_t, double, std::string, std::vector<std::string>>;
+  // The type a key declared with a default of type T has: bool; int64_t for
+  // any integer (an `int` default too); double for float and double;
+  // std::string for std::string, string_view and const char*;
+  // std::vector<std::string>.
+  template <class T>
+  using type_of = typename detail::app_setting_type<T>::type;
+
+  struct setting {
+    std::string section;
+    std::string key;
+    std::string help;  // one line for the app's documentation; not checked
+    value default_value;
+    value current;     // the default, then the file, the environment, a flag
+    // An error text for a value of the key's type, empty when fine; null: any value.
+    std::function<std::string(const value&)> check;
+  };
+
+  // Declares [section] key with its default; the default's type is the key's
+  // type (type_of<T>). `check` returns an error text, empty when fine; it
+  // is applied to every value from the file, the environment and flags, and
+  // to the default here. Throws std::invalid_argument naming the section or
+  // key when: the section is one of Troupe's own ([server], [database], ...,
+  // compared ignoring case), a name is not a TOML bare key (A-Z a-z 0-9 _ -),
+  // the key is declared already, its TROUPE_<SECTION>_<KEY> variable would be
+  // another key's, or the default fails the check.
+  template <class T>
+  app_settings& declare(std::string section, std::string key, T default_value,
+                        std::function<std::string(const type_of<T>&)> check = {}, std::string help = {}) {
+    using S = type_of<T>;
+    setting s{std::move(section), std::move(key), std::move(help), value(S(std::move(default_value))), {}, {}};
+    s.current = s.default_value;
+    if (check)
+      s.check = [check = std::move(check)](const value& v) { return check(std::get<S>(v)); };
+    return add(std::move(s));
+  }
+
+  // The key's value. T is the stored type: bool, std::int64_t, double,
+  // std::string or std::vector<std::string>. Throws std::logic_error naming
+  // [section] key when it was not declared, or not with that type (a
+  // programming error: declarations are fixed before loading).
+  template <class T>
+  const T& get(std::string_view section, std::string_view key) const {
+    constexpr std::size_t index = value_index<T>();
+    static_assert(index < std::variant_size_v<value>,
+                  "app_settings::get<T>: T is bool, std::int64_t, double, std::string or "
+                  "std::vector<std::string> (an int key is std::int64_t)");
+    return std::get<index>(current_of(section, key, index));
+  }
+
+  // Every declared key, in declaration order.
+  const std::vector<setting>& settings() const { return settings_; }
+  bool empty() const { return settings_.empty(); }
+
+private:
+  friend struct schema::app_access;
+
+  template <class T, std::size_t I = 0>
+  static constexpr std::size_t value_index() {
+    if constexpr (I == std::variant_size_v<value>)
+      return I;
+    else if constexpr (std::is_same_v<T, std::variant_alternative_t<I, value>>)
+      return I;
+    else
+      return value_index<T, I + 1>();
+  }
+
+  app_settings& add(setting s);
+  // The key's current value; throws std::logic_error unless it holds alternative `index`.
+  const value& current_of(std::string_view section, std::string_view key, std::size_t index) const;
+
+  std::vector<setting> settings_;
+};
+
 struct config {
   server_config server;
   scheduler_config scheduler;
@@ -130,6 +250,10 @@ struct config {
   auth_config auth;
   logging_config logging;
   tls_config tls;
+  // The application's own sections: what was declared, with the values loaded.
+  // Empty unless load_config / parse_config were given declarations (or they
+  // were assigned: `cfg.app = declared;` starts from their defaults).
+  app_settings app;
 };
 
 // A configuration that cannot be used; what() is one line naming where the
@@ -142,21 +266,26 @@ public:
   explicit config_error(const std::string& message);
 };
 
-// Reads and validates a TOML file. Throws config_error.
-config load_config(const std::string& path);
+// Reads and validates a TOML file. `declared`: the application's own
+// sections, allowed in the file besides Troupe's; the result's `app` starts
+// from their defaults. Throws config_error.
+config load_config(const std::string& path, const app_settings& declared = {});
 
 // Validates TOML text; `source` names it in errors. Throws config_error.
-config parse_config(std::string_view toml, const std::string& source);
+config parse_config(std::string_view toml, const std::string& source, const app_settings& declared = {});
 
 // Sets one key from text, as given on a command line or in the environment:
 // strings as they are, arrays comma-separated, other kinds as TOML values
-// ("8", "2.5", "true"). `origin` names the source in errors. Throws config_error.
+// ("8", "2.5", "true"). Troupe's keys and those declared in cfg.app.
+// `origin` names the source in errors. Throws config_error; std::logic_error
+// for a key that does not exist.
 void set_value(config& cfg, std::string_view section, std::string_view key,
                std::string_view text, const std::string& origin);
 
 // Applies every TROUPE_<SECTION>_<KEY> variable of `environment` (NAME=VALUE
-// entries, as in environ). A variable naming a known section but no known key
-// is an error (with a suggestion); other TROUPE_ variables are left alone.
+// entries, as in environ), for Troupe's keys and those declared in cfg.app.
+// A variable naming a known section but no known key is an error (with a
+// suggestion); other TROUPE_ variables are left alone.
 void apply_environment(config& cfg, const std::vector<std::string>& environment);
 
 // This process's environment, for apply_environment.
@@ -166,10 +295,12 @@ std::vector<std::string> process_environment();
 // it too; run it again after overrides. Throws config_error.
 void validate(const config& cfg);
 
-// The effective configuration as TOML, every key present.
+// The effective configuration as TOML, every key present: Troupe's sections,
+// then those declared in cfg.app, in the order they were first declared.
 std::string to_toml(const config& cfg);
 
-// Every key the schema knows, as {section, key}, in the order of troupe.toml.
+// Every key of Troupe's own, as {section, key}, in the order of troupe.toml
+// (declared keys are not Troupe's to document: see app_settings::settings()).
 std::vector<std::pair<std::string, std::string>> config_keys();
 
 }  // namespace troupe
