@@ -2,6 +2,9 @@
 // environment and flags, checked and printed like Troupe's own keys.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include <troupe/config.hpp>
 
 namespace troupe::test {
@@ -88,12 +91,19 @@ path = "/srv/index"
 }
 
 TEST(app_settings, load_config_takes_the_declarations_too) {
+  auto path = testing::TempDir() + "app_settings_notes.toml";
+  std::ofstream(path) << "[notes]\ngreeting = \"from a file\"\n";
+  auto cfg = load_config(path, notes_settings());
+  EXPECT_EQ(cfg.app.get<std::string>("notes", "greeting"), "from a file");
+  EXPECT_EQ(cfg.app.get<std::int64_t>("notes", "max_notes"), 100);
+  std::ofstream(path) << "[notes]\n\ngretting = \"from a file\"\n";
   try {
-    load_config("/nonexistent/notes.toml", notes_settings());
+    load_config(path, notes_settings());
     FAIL() << "no error";
   } catch (const config_error& e) {
-    EXPECT_EQ(std::string(e.what()), "/nonexistent/notes.toml: cannot read config file: No such file or directory");
+    EXPECT_EQ(std::string(e.what()), path + ":3:1: [notes] gretting: unknown key (did you mean 'greeting'?)");
   }
+  std::remove(path.c_str());
 }
 
 TEST(app_settings, the_environment_overrides_declared_keys) {
