@@ -9,9 +9,6 @@
 # with CMake's protobuf::protoc and the grpc_cpp_plugin found on the machine,
 # the same pair the libraries Troupe links were generated with on Debian.
 
-if(NOT TARGET protobuf::protoc)
-  find_package(Protobuf REQUIRED)
-endif()
 # gRPC's CMake config has a gRPC::grpc_cpp_plugin target, but Debian's sets
 # only IMPORTED_LOCATION_NONE, which no build type reads: look for the program.
 find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
@@ -23,6 +20,15 @@ function(troupe_add_proto target)
   endif()
   if(NOT arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "troupe_add_proto(${target}): no .proto files given")
+  endif()
+  # Imported targets are visible only in the folder that found them: under
+  # add_subdirectory(troupe), Troupe's finds do not reach the caller's folder,
+  # nor does find_package(troupe) in a sibling folder. Find them here, then.
+  if(NOT TARGET protobuf::protoc OR NOT TARGET protobuf::libprotobuf)
+    find_package(Protobuf REQUIRED)
+  endif()
+  if(NOT TARGET gRPC::grpc++)
+    find_package(gRPC CONFIG REQUIRED)
   endif()
   set(srcs)
   foreach(rel IN LISTS arg_UNPARSED_ARGUMENTS)
