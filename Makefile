@@ -8,6 +8,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 CONFIG ?= config/troupe.toml
 CTEST_TIMEOUT ?= 300
+PREFIX ?= /usr/local
 
 # ccache, when installed (bootstrap installs it), makes rebuilds and other
 # checkouts of the same sources cheap; paths are taken relative to the tree.
@@ -15,7 +16,7 @@ LAUNCHER := $(if $(shell command -v ccache 2>/dev/null),-DCMAKE_CXX_COMPILER_LAU
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: bootstrap build run test asan tsan fuzz soak bench clean
+.PHONY: bootstrap build run test install deb install-check deb-check asan tsan fuzz soak bench clean
 
 bootstrap:
 	@bash .ci/bootstrap
@@ -32,6 +33,26 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout $(CTEST_TIMEOUT) -j $(JOBS)
+
+# Headers, static libraries, the troupe binary and the CMake package
+# (find_package(troupe CONFIG)) under PREFIX.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# $(BUILD)/troupe_<version>_<arch>.deb: the same files under /usr.
+deb: build
+	rm -f $(BUILD)/troupe_*.deb
+	cd $(BUILD) && cpack -G DEB
+
+# docs/examples/notes built against Troupe installed into a temporary prefix
+# (only CMAKE_PREFIX_PATH given), then driven by notes_example_test.
+install-check: build
+	bash tests/install/check.sh prefix $(BUILD)
+
+# The same against the .deb installed to /usr with apt-get (needs root or
+# sudo; the package is removed afterwards unless it was installed before).
+deb-check: deb
+	bash tests/install/check.sh deb $(BUILD)
 
 # The tests under AddressSanitizer + UndefinedBehaviorSanitizer (suppressions in
 # tests/sanitizers/, each one commented).

@@ -15,7 +15,8 @@ extern char** environ;
 
 namespace troupe::test {
 
-troupe_process::troupe_process(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+troupe_process::troupe_process(const std::string& binary, const std::vector<std::string>& args,
+                               const std::vector<std::string>& env) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe failed");
@@ -23,7 +24,7 @@ troupe_process::troupe_process(const std::vector<std::string>& args, const std::
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  std::vector<std::string> argv_s{TROUPE_BINARY};
+  std::vector<std::string> argv_s{binary};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s)
@@ -36,7 +37,7 @@ troupe_process::troupe_process(const std::vector<std::string>& args, const std::
   for (auto& e : env_s)
     envp.push_back(e.data());
   envp.push_back(nullptr);
-  int rc = posix_spawn(&pid_, TROUPE_BINARY, &actions, nullptr, argv.data(), envp.data());
+  int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   close(out[1]);
   close(err[1]);
@@ -45,7 +46,7 @@ troupe_process::troupe_process(const std::vector<std::string>& args, const std::
   fcntl(out_, F_SETFL, O_NONBLOCK);
   fcntl(err_, F_SETFL, O_NONBLOCK);
   if (rc != 0)
-    throw std::runtime_error(std::string("cannot start troupe: ") + std::strerror(rc));
+    throw std::runtime_error("cannot start " + binary + ": " + std::strerror(rc));
 }
 
 troupe_process::~troupe_process() {

@@ -1,4 +1,5 @@
-// The `troupe` binary as a child process: started with arguments and extra
+// A server binary built on Troupe (`troupe`, or an example built against the
+// installed package) as a child process: started with arguments and extra
 // environment, its output captured, waited for with a bound.
 #pragma once
 
@@ -13,9 +14,16 @@ namespace troupe::test {
 
 class troupe_process {
 public:
-  // Starts TROUPE_BINARY with `args`; `env` entries (NAME=VALUE) are added to
-  // this process's environment.
-  explicit troupe_process(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+  // Starts `binary` with `args`; `env` entries (NAME=VALUE) are added to this
+  // process's environment.
+  troupe_process(const std::string& binary, const std::vector<std::string>& args,
+                 const std::vector<std::string>& env);
+#ifdef TROUPE_BINARY
+  // The `troupe` binary of this build: TROUPE_BINARY is a compile definition
+  // of the tests that drive it (this library itself is built without it).
+  explicit troupe_process(const std::vector<std::string>& args, const std::vector<std::string>& env = {})
+      : troupe_process(TROUPE_BINARY, args, env) {}
+#endif
   ~troupe_process();  // kills the process if it still runs
 
   troupe_process(const troupe_process&) = delete;
