@@ -2,7 +2,8 @@
 // against an installed Troupe, as a user would: $NOTES_BIN serve answers
 // NoteService through a real channel with its notes in SQLite, serves health
 // and reflection, exits 0 on SIGTERM; check-config and apikey create work.
-// Run by `make install-check` and `make deb-check`, which set NOTES_BIN.
+// Run by `make install-check` and `make deb-check`, which set NOTES_BIN, and
+// by ctest against the example built in this tree (notes_example_in_tree).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -164,6 +165,42 @@ TEST_F(notes_example, apikey_create_prints_a_key) {
   // The key is the last line: 64 hex digits.
   auto out = create.stdout_text();
   EXPECT_TRUE(std::regex_search(out, std::regex("(^|\n)[0-9a-f]{64}\n$"))) << out;
+}
+
+// [notes] is the example's own section (app.setting): checked like Troupe's.
+TEST_F(notes_example, an_unknown_key_in_its_own_section_is_one_line_naming_file_and_line) {
+  std::ofstream(config, std::ios::app) << "[notes]\nmax_bdy = 10\n";
+  troupe_process check(notes_bin(), {"serve", "--config", config}, {});
+  auto code = check.wait_exit(30s);
+  ASSERT_TRUE(code.has_value()) << check.stderr_text();
+  EXPECT_EQ(*code, 2);
+  EXPECT_EQ(check.stderr_text(),
+            "notes: " + config + ":10:1: [notes] max_bdy: unknown key (did you mean 'max_body'?)\n");
+}
+
+TEST_F(notes_example, its_own_setting_comes_from_the_environment_and_reaches_the_handler) {
+  troupe_process check(notes_bin(), {"check-config", config}, {"TROUPE_NOTES_MAX_BODY=4"});
+  ASSERT_EQ(check.wait_exit(30s), std::optional<int>(0)) << check.stderr_text();
+  EXPECT_NE(check.stdout_text().find("[notes]\nmax_body = 4\n"), std::string::npos) << check.stdout_text();
+
+  troupe_process notes(notes_bin(), {"serve", "--config", config, "--port", "0"}, {"TROUPE_NOTES_MAX_BODY=4"});
+  int port = notes.wait_listening(20s);
+  ASSERT_NE(port, 0) << notes.stderr_text();
+  auto stub = notes::v1::NoteService::NewStub(channel(port));
+  for (std::string body : {"four", "fiver"}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline());
+    notes::v1::AddNoteRequest req;
+    req.set_body(body);
+    notes::v1::Note note;
+    auto st = stub->AddNote(&ctx, req, &note);
+    if (body.size() <= 4)
+      EXPECT_TRUE(st.ok()) << st.error_message();
+    else
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+  }
+  notes.signal(SIGTERM);
+  EXPECT_EQ(notes.wait_exit(10s), std::optional<int>(0)) << notes.stderr_text();
 }
 
 }  // namespace
