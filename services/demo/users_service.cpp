@@ -60,21 +60,32 @@ caf::behavior create_user(caf::actor pool, bool require_user, troupe::unary_acto
   };
 }
 
+// One user by id, or NOT_FOUND: GetUser's query, and GetUserSync's.
+User read_user(troupe::db::connection& c, int64_t id) {
+  auto [uid, name, email] = c.fetch_one<int64_t, std::string, std::string>(
+    "no user " + std::to_string(id), "SELECT id, name, email FROM demo_users WHERE id = ?", id);
+  return make_user(uid, std::move(name), std::move(email));
+}
+
 caf::behavior get_user(caf::actor pool, bool require_user, troupe::unary_actor<GetUserRequest, User> self) {
   return {
     [=](const GetUserRequest& req) {
       if (require_user)
         self.call().require_user();
       self.db(
-        pool,
-        [id = req.user_id()](troupe::db::connection& c) {
-          auto [uid, name, email] = c.fetch_one<int64_t, std::string, std::string>(
-            "no user " + std::to_string(id), "SELECT id, name, email FROM demo_users WHERE id = ?", id);
-          return make_user(uid, std::move(name), std::move(email));
-        },
+        pool, [id = req.user_id()](troupe::db::connection& c) { return read_user(c, id); },
         [=](troupe::result<User> r) { self.reply(std::move(r)); });
     },
   };
+}
+
+// The same as a sync handler: the whole function is one job on a database
+// worker, with that worker's connection (troupe/blocking.hpp).
+troupe::result<User> get_user_sync(bool require_user, troupe::call& call, const GetUserRequest& req,
+                                   troupe::db::connection& c) {
+  if (require_user)
+    call.require_user();
+  return read_user(c, req.user_id());
 }
 
 // Keyset pagination: one page per database job, the next one only once the
@@ -167,6 +178,10 @@ troupe::service users_service(caf::actor pool, bool require_user) {
   svc.unary<CreateUserRequest, User>("CreateUser",
                                      [=](auto self) { return create_user(pool, require_user, self); });
   svc.unary<GetUserRequest, User>("GetUser", [=](auto self) { return get_user(pool, require_user, self); });
+  svc.unary<GetUserRequest, User>(
+    "GetUserSync", troupe::blocking(pool, [=](troupe::call& call, const GetUserRequest& req, troupe::db::connection& c) {
+      return get_user_sync(require_user, call, req, c);
+    }));
   // A stateful handle: the parameter names its type (cursor), not auto.
   svc.server_stream<StreamUsersRequest, User>(
     "StreamUsers", [=](cursor self) { return stream_users(pool, require_user, self); });
