@@ -9,7 +9,8 @@ Run files are named POINT@SERVER@ROUND.json. For each point and server the
 rounds' median is compared; ratios are Troupe against the best raw grpc++
 server and against Python, on the headline metric and on p50 / p99 latency.
 The db points are Troupe's alone (the others do not serve the demo): their
-figures are absolute.
+figures are absolute. Paired points (run.sh point_pairs) are compared with each
+other instead: Troupe's medians, one over the other, and round by round.
 """
 import argparse
 import json
@@ -22,6 +23,9 @@ import tempfile
 
 RAW = ("raw-cq", "raw-callback")
 ORDER = ("troupe", "raw-cq", "raw-callback", "python")
+# (point, the point it is compared with, what the ratio means): run.sh runs
+# each pair side by side.
+PAIRS = (("db-get-user-sync-c64", "db-get-user-c64", "GetUser sync handler / self.db"),)
 
 
 def headline(run):
@@ -123,6 +127,7 @@ def summary(args):
         "settings": dict(kv.split("=", 1) for kv in args.setting),
         "skipped": dict(kv.split("=", 1) for kv in args.skipped),
         "points": points,
+        "pairs": pairs(points),
     }
     tmp = args.out + ".tmp"
     with open(tmp, "w") as f:
@@ -132,6 +137,39 @@ def summary(args):
     if plot(points, args.svg):
         print("plot:    %s" % args.svg)
     print("results: %s" % args.out)
+
+
+def pairs(points):
+    """Troupe's figures of each paired point over its partner's."""
+    out = {}
+    for point, base, label in PAIRS:
+        a = points.get(point, {}).get("servers", {}).get("troupe")
+        b = points.get(base, {}).get("servers", {}).get("troupe")
+        if not a or not b:
+            continue
+        entry = {"label": label, "of": point, "to": base}
+        for key in ("value", "p50_ms", "p99_ms", "cpu_s_per_1k_calls"):
+            x, y = a["median"].get(key), b["median"].get(key)
+            entry[key] = x / y if x and y else None
+            entry[key + " of"], entry[key + " to"] = x, y
+        # Round n of one ran beside round n of the other.
+        if len(a["rounds"]) == len(b["rounds"]):
+            entry["value by round"] = [
+                figures(x)["value"] / figures(y)["value"] if figures(y)["value"] else None
+                for x, y in zip(a["rounds"], b["rounds"])]
+        out[point] = entry
+    return out
+
+
+def print_pairs(doc):
+    for entry in doc.get("pairs", {}).values():
+        metric = doc["points"][entry["of"]]["metric"]
+        rounds = entry.get("value by round")
+        print("%s (%s / %s): %s %s over %s = %s%s; p50 %s, p99 %s, cpu s/1k %s" % (
+            entry["label"], entry["of"], entry["to"], metric, fmt(entry["value of"]),
+            fmt(entry["value to"]), fmt(entry["value"], 3),
+            " (rounds %s)" % ", ".join(fmt(r, 3) for r in rounds) if rounds else "",
+            fmt(entry["p50_ms"], 2), fmt(entry["p99_ms"], 2), fmt(entry["cpu_s_per_1k_calls"], 2)))
 
 
 def median(values):
@@ -202,6 +240,7 @@ def print_table(doc):
         errors = {s: p["servers"][s]["median"]["errors"] for s in p["servers"]}
         if any(errors.values()):
             print("%-20s errors      %s" % ("", errors))
+    print_pairs(doc)
 
 
 def detail_rows(p):

@@ -41,6 +41,7 @@ points=(
   "open-streams-5000|--scenario open-streams --concurrency 5000 --channels 10"
   "slow-reader-c4|--scenario slow-reader --concurrency 4 --channels 4 --payload 65536 --read-interval-ms 10"
   "db-get-user-c64|--scenario db --db-method get-user --db-users 1000 --concurrency 64 --channels 16"
+  "db-get-user-sync-c64|--scenario db --db-method get-user-sync --db-users 1000 --concurrency 64 --channels 16"
   "db-upload-logs-c16|--scenario db --db-method upload-logs --stream-messages 100 --concurrency 16 --channels 16"
   "db-saturation-c16|--scenario db-saturation --concurrency 16 --channels 16 --db-load 16 --db-ms 50"
   "db-saturation-pg-c16|--scenario db-saturation --concurrency 16 --channels 16 --db-load 16 --db-ms 50"
@@ -50,12 +51,18 @@ points=(
 # Troupe's own; 100,000 streams are compared with the faster raw server only.
 declare -A point_servers=(
   [db-get-user-c64]=troupe
+  [db-get-user-sync-c64]=troupe
   [db-upload-logs-c16]=troupe
   [db-saturation-c16]=troupe
   [db-saturation-pg-c16]=troupe
   [open-streams-100k]="troupe raw-cq"
 )
 declare -A point_rounds=([open-streams-100k]=1)
+# Points compared with each other rather than across servers: the second runs
+# right beside the first, round by round (A B, then B A), so that drift hits
+# both alike; the report gives their ratio. GetUser as a sync handler
+# (troupe::blocking) against the same read written with self.db.
+declare -A point_pairs=([db-get-user-c64]=db-get-user-sync-c64)
 # Troupe's settings for a point (TROUPE_<SECTION>_<KEY> variables). 100,000
 # streams: 100 connections stay within max_concurrent_streams (1000 each), but
 # max_inflight (10,000 calls) must be raised.
@@ -217,42 +224,71 @@ done
 echo "bench: ${#points[@]} points, ${#active[@]} servers, up to $rounds rounds = $total runs of ${warmup}+${duration} s"
 # A run that hangs is cut off well after it should have ended (durations may be fractional).
 client_limit=$(awk -v d="$duration" -v w="$warmup" 'BEGIN { print int(d + w + 120) }')
-n=0
-mkdir -p "$tmp/runs"
+# Groups of points run together: a point alone, or a pair (both chosen).
+declare -A point_args=()
+for point in "${points[@]}"; do
+  point_args[${point%%|*}]=${point#*|}
+done
+groups=()
 for point in "${points[@]}"; do
   name=${point%%|*}
-  read -r -a args <<<"${point#*|}"
-  point_active=($(servers_of "$name"))
-  if [[ $name == *-pg* ]] && ((${#point_active[@]})); then
+  led=0
+  for lead in "${!point_pairs[@]}"; do
+    [[ ${point_pairs[$lead]} == "$name" && -n ${point_args[$lead]:-} ]] && led=1
+  done
+  ((led)) && continue  # runs beside its lead
+  partner=${point_pairs[$name]:-}
+  if [[ -n $partner && -n ${point_args[$partner]:-} ]]; then
+    groups+=("$name $partner")
+  else
+    groups+=("$name")
+  fi
+done
+n=0
+mkdir -p "$tmp/runs"
+for group in "${groups[@]}"; do
+  read -r -a group_names <<<"$group"
+  lead=${group_names[0]}
+  point_active=($(servers_of "$lead"))
+  if [[ $lead == *-pg* ]] && ((${#point_active[@]})); then
     ensure_pg
     if [[ -n $pg_problem ]]; then
-      echo "bench: skipping $name: $pg_problem"
-      skipped+=("$name=$pg_problem")
-      n=$((n + ${#point_active[@]} * $(rounds_of "$name")))
+      echo "bench: skipping $group: $pg_problem"
+      for name in "${group_names[@]}"; do
+        skipped+=("$name=$pg_problem")
+      done
+      n=$((n + ${#group_names[@]} * ${#point_active[@]} * $(rounds_of "$lead")))
       continue
     fi
   fi
-  for ((round = 1; round <= $(rounds_of "$name"); round++)); do
-    for s in "${point_active[@]}"; do
-      n=$((n + 1))
-      out=$tmp/runs/$name@$s@$round.json
-      if ! start_server "$s" "$name"; then
-        skipped+=("$s=failed to start for $name")
-        continue
-      fi
-      rc=0
-      timeout "${point_limit[$name]:-$client_limit}" "${client_prefix[@]}" "$bin/troupe-bench" \
-        --target "127.0.0.1:$server_port" --server-pid "$server_pid" --label "$s" \
-        --duration "$duration" --warmup "$warmup" --threads "$client_threads" \
-        --json "$out" "${args[@]}" >"$tmp/client.log" 2>&1 || rc=$?
-      stop_server
-      if ((rc != 0)) || [[ ! -f $out ]]; then
-        echo "[$n/$total] $name $s round $round: troupe-bench failed (exit $rc):"
-        tail -n 5 "$tmp/client.log"
-        rm -f "$out"
-        continue
-      fi
-      echo "[$n/$total] $("$python" bench/report.py line "$out")"
+  for ((round = 1; round <= $(rounds_of "$lead"); round++)); do
+    # A pair takes turns going first.
+    order=("${group_names[@]}")
+    ((round % 2)) || order=($(printf '%s\n' "${group_names[@]}" | tac))
+    for name in "${order[@]}"; do
+      read -r -a args <<<"${point_args[$name]}"
+      point_active=($(servers_of "$name"))
+      for s in "${point_active[@]}"; do
+        n=$((n + 1))
+        out=$tmp/runs/$name@$s@$round.json
+        if ! start_server "$s" "$name"; then
+          skipped+=("$s=failed to start for $name")
+          continue
+        fi
+        rc=0
+        timeout "${point_limit[$name]:-$client_limit}" "${client_prefix[@]}" "$bin/troupe-bench" \
+          --target "127.0.0.1:$server_port" --server-pid "$server_pid" --label "$s" \
+          --duration "$duration" --warmup "$warmup" --threads "$client_threads" \
+          --json "$out" "${args[@]}" >"$tmp/client.log" 2>&1 || rc=$?
+        stop_server
+        if ((rc != 0)) || [[ ! -f $out ]]; then
+          echo "[$n/$total] $name $s round $round: troupe-bench failed (exit $rc):"
+          tail -n 5 "$tmp/client.log"
+          rm -f "$out"
+          continue
+        fi
+        echo "[$n/$total] $("$python" bench/report.py line "$out")"
+      done
     done
   done
 done

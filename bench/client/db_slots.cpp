@@ -1,5 +1,6 @@
 // Slots of the db scenario, on the demo application's services (Troupe only):
-// GetUser of users created before the run, and UploadLogs. Every reply is
+// GetUser (or GetUserSync, the same read as a sync handler) of users created
+// before the run, and UploadLogs. Every reply is
 // checked: the user's every field, the count of log entries committed.
 #include "slots.h"
 
@@ -17,8 +18,11 @@ using demo::v1::User;
 
 class get_user_slot final : public slot {
  public:
-  get_user_slot(worker& w, channel_stubs& stubs, const seeded_users& users)
-      : slot(w, *stubs.bench, "get-user"), users_stub_(*stubs.users), users_(users) {}
+  get_user_slot(worker& w, channel_stubs& stubs, const seeded_users& users, bool sync)
+      : slot(w, *stubs.bench, sync ? "get-user-sync" : "get-user"),
+        users_stub_(*stubs.users),
+        users_(users),
+        sync_(sync) {}
 
   void begin(clock::time_point scheduled) override {
     scheduled_ = scheduled;
@@ -28,7 +32,8 @@ class get_user_slot final : public slot {
     ctx_->set_deadline(deadline(false));
     request_.set_user_id(expected_->id());
     reply_.Clear();
-    rpc_ = users_stub_.PrepareAsyncGetUser(&*ctx_, request_, w_.cq());
+    rpc_ = sync_ ? users_stub_.PrepareAsyncGetUserSync(&*ctx_, request_, w_.cq())
+                 : users_stub_.PrepareAsyncGetUser(&*ctx_, request_, w_.cq());
     rpc_->StartCall();
     rpc_->Finish(&reply_, &status_, tag_for(0));
   }
@@ -44,6 +49,7 @@ class get_user_slot final : public slot {
 
   demo::v1::UserService::Stub& users_stub_;
   const seeded_users& users_;
+  const bool sync_;
   const User* expected_ = nullptr;
   std::optional<grpc::ClientContext> ctx_;
   std::unique_ptr<grpc::ClientAsyncResponseReader<User>> rpc_;
@@ -116,8 +122,8 @@ class upload_logs_slot final : public slot {
 }  // namespace
 
 std::unique_ptr<slot> make_get_user_slot(worker& w, channel_stubs& stubs,
-                                         const seeded_users& users) {
-  return std::make_unique<get_user_slot>(w, stubs, users);
+                                         const seeded_users& users, bool sync) {
+  return std::make_unique<get_user_slot>(w, stubs, users, sync);
 }
 
 std::unique_ptr<slot> make_upload_logs_slot(worker& w, channel_stubs& stubs) {

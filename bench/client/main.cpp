@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
       },
       "request metadata KEY=VALUE sent with every call (repeatable), e.g. x-api-key=KEY");
   app.add_option("--db-method", o.db_method, "db: the demo call to make")
-      ->check(CLI::IsMember({"get-user", "upload-logs"}))
+      ->check(CLI::IsMember({"get-user", "get-user-sync", "upload-logs"}))
       ->capture_default_str();
   app.add_option("--db-users", o.db_users, "db get-user: users created before the run")
       ->check(CLI::PositiveNumber)

@@ -60,7 +60,7 @@ std::unique_ptr<slot> make_slot(const std::string& scenario, worker& w, channel_
   if (scenario == "db" && o.db_method == "upload-logs")
     return make_upload_logs_slot(w, stubs);
   if (scenario == "db")
-    return make_get_user_slot(w, stubs, users);
+    return make_get_user_slot(w, stubs, users, o.db_method == "get-user-sync");
   throw std::invalid_argument("unknown scenario " + scenario);
 }
 

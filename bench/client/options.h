@@ -46,7 +46,8 @@ struct options {
   int read_interval_ms = 10;
   // Deadline of every call; held streams get it on top of the run's length.
   int timeout_ms = 10000;
-  // db: "get-user" (on users created before the run) or "upload-logs".
+  // db: "get-user" (on users created before the run), "get-user-sync" (the
+  // same through GetUserSync, a sync handler) or "upload-logs".
   std::string db_method = "get-user";
   // db get-user: users created (CreateUser) before the run.
   int db_users = 1000;

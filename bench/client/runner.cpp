@@ -63,7 +63,7 @@ run_report run_scenario(const options& o, bool show_progress, int db_load) {
   for (auto& ch : channels) stubs.push_back(std::make_unique<channel_stubs>(ch));
 
   seeded_users users;
-  if (o.scenario == "db" && o.db_method == "get-user") {
+  if (o.scenario == "db" && o.db_method != "upload-logs") {
     users = seed_users(stubs, o.db_users, rep.failure);
     if (!rep.failure.empty())
       return rep;

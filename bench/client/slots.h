@@ -51,9 +51,10 @@ std::unique_ptr<slot> make_bidi_slot(worker& w, bench::v1::Bench::Stub& stub, in
 std::unique_ptr<slot> make_idle_stream_slot(worker& w, bench::v1::Bench::Stub& stub);
 std::unique_ptr<slot> make_slow_reader_slot(worker& w, bench::v1::Bench::Stub& stub);
 std::unique_ptr<slot> make_mixed_slot(worker& w, bench::v1::Bench::Stub& stub);
-// demo.v1 GetUser of a random seeded user, or one UploadLogs of --stream-messages entries.
+// demo.v1 GetUser of a random seeded user (`sync`: GetUserSync, the same read
+// as a sync handler), or one UploadLogs of --stream-messages entries.
 std::unique_ptr<slot> make_get_user_slot(worker& w, channel_stubs& stubs,
-                                         const seeded_users& users);
+                                         const seeded_users& users, bool sync);
 std::unique_ptr<slot> make_upload_logs_slot(worker& w, channel_stubs& stubs);
 
 // The slot a scenario runs in each unit of concurrency.

@@ -105,6 +105,13 @@ std::vector<smoke_case> scenario_cases() {
          o.db_users = 20;
        },
        expect_some, true},
+      {"db get-user-sync",
+       [](options& o) {
+         o.scenario = "db";
+         o.db_method = "get-user-sync";
+         o.db_users = 20;
+       },
+       expect_some, true},
       {"db upload-logs",
        [](options& o) {
          o.scenario = "db";

@@ -10,7 +10,6 @@
 
 #include <charconv>
 #include <chrono>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -90,22 +89,25 @@ int64_t payload_bytes(int32_t size) {
   return 1 + google::protobuf::io::CodedOutputStream::VarintSize32(static_cast<uint32_t>(size)) + int64_t{size};
 }
 
-caf::behavior server_stream(int max_send_message_bytes,
-                            troupe::server_stream_actor<StreamRequest, Payload> self) {
-  struct producer {
-    int remaining = 0;
-    Payload payload;
-  };
-  auto p = std::make_shared<producer>();
-  // Writes until the stream's credit runs out; write_credit resumes it.
-  auto produce = [=] {
-    while (p->remaining > 0) {
-      --p->remaining;
-      if (!self.write(p->payload) && p->remaining > 0)
-        return;
-    }
-    self.finish();
-  };
+// A server stream's state, kept in its call actor (a stateful handle).
+struct producer {
+  int remaining = 0;
+  Payload payload;
+};
+using producer_call = troupe::server_stream_actor<StreamRequest, Payload, producer>;
+
+// Writes until the stream's credit runs out; write_credit resumes it.
+void produce(producer_call self) {
+  auto& p = self.state();
+  while (p.remaining > 0) {
+    --p.remaining;
+    if (!self.write(p.payload) && p.remaining > 0)
+      return;
+  }
+  self.finish();
+}
+
+caf::behavior server_stream(int max_send_message_bytes, producer_call self) {
   return {
     [=](const StreamRequest& req) {
       if (req.count() < 0)
@@ -118,22 +120,27 @@ caf::behavior server_stream(int max_send_message_bytes,
         return self.fail(troupe::invalid_argument(
           "size " + std::to_string(req.size()) + ": the messages would exceed the server's " +
           "max_send_message_bytes (" + std::to_string(max_send_message_bytes) + ")"));
-      p->remaining = req.count();
-      p->payload.mutable_data()->assign(static_cast<size_t>(req.size()), 'x');
-      produce();
+      auto& p = self.state();
+      p.remaining = req.count();
+      p.payload.mutable_data()->assign(static_cast<size_t>(req.size()), 'x');
+      produce(self);
     },
-    [=](troupe::write_credit) { produce(); },
+    [=](troupe::write_credit) { produce(self); },
   };
 }
 
-caf::behavior client_stream(troupe::client_stream_actor<Payload, Summary> self) {
-  auto sum = std::make_shared<Summary>();
+struct totals {
+  Summary sum;
+};
+
+caf::behavior client_stream(troupe::client_stream_actor<Payload, Summary, totals> self) {
   return {
     [=](const Payload& msg) {
-      sum->set_count(sum->count() + 1);
-      sum->set_bytes(sum->bytes() + static_cast<int64_t>(msg.data().size()));
+      auto& sum = self.state().sum;
+      sum.set_count(sum.count() + 1);
+      sum.set_bytes(sum.bytes() + static_cast<int64_t>(msg.data().size()));
     },
-    [=](troupe::end_of_input) { self.reply(*sum); },
+    [=](troupe::end_of_input) { self.reply(self.state().sum); },
   };
 }
 
@@ -150,7 +157,8 @@ troupe::service bench_service(caf::actor pool, int max_send_message_bytes) {
   troupe::service svc{"bench.v1.Bench"};
   svc.unary<Payload, Payload>("Unary", [pool](auto self) { return unary(pool, self); });
   svc.server_stream<StreamRequest, Payload>(
-    "ServerStream", [max_send_message_bytes](auto self) { return server_stream(max_send_message_bytes, self); });
+    "ServerStream",
+    [max_send_message_bytes](producer_call self) { return server_stream(max_send_message_bytes, self); });
   svc.client_stream<Payload, Summary>("ClientStream", client_stream);
   svc.bidi<Payload, Payload>("Bidi", bidi);
   return svc;

@@ -5,7 +5,6 @@
 
 #include <ctime>
 #include <deque>
-#include <memory>
 
 #include "demo/v1/chat.pb.h"
 
@@ -16,75 +15,64 @@ namespace {
 using demo::v1::ChatMessage;
 using demo::v1::ChatResponse;
 
-class conversation : public std::enable_shared_from_this<conversation> {
-public:
-  using handle = troupe::bidi_actor<ChatMessage, ChatResponse>;
-
-  conversation(caf::actor pool, handle self) : pool_(std::move(pool)), self_(std::move(self)) {}
-
-  void add(ChatMessage& m) {
-    queue_.push_back(std::move(m));
-    next();
-  }
-
-  void end() {
-    ended_ = true;
-    next();
-  }
-
-  void credit() {
-    blocked_ = false;
-    next();
-  }
-
-private:
-  void next() {
-    if (storing_ || blocked_)
-      return;
-    if (queue_.empty()) {
-      if (ended_)
-        self_.finish();
-      else
-        self_.resume_input();
-      return;
-    }
-    storing_ = true;
-    self_.pause_input();
-    ChatMessage m = std::move(queue_.front());
-    queue_.pop_front();
-    auto now = static_cast<int64_t>(std::time(nullptr));
-    self_.db(
-      pool_,
-      [m, now](troupe::db::connection& c) {
-        c.exec("INSERT INTO demo_chat_messages (user_id, text, sent_at) VALUES (?, ?, ?)", m.user_id(),
-               m.text(), now);
-      },
-      [chat = shared_from_this(), text = m.text(), now](troupe::result<void> r) {
-        if (!r.ok())
-          return chat->self_.fail(r.error());
-        ChatResponse resp;
-        resp.set_text("Received: " + text);
-        resp.set_timestamp(now);
-        chat->storing_ = false;
-        chat->blocked_ = !chat->self_.write(resp);
-        chat->next();
-      });
-  }
-
-  caf::actor pool_;
-  handle self_;
-  std::deque<ChatMessage> queue_;
-  bool storing_ = false;
-  bool blocked_ = false;  // out of write credit
-  bool ended_ = false;
+struct conversation {
+  std::deque<ChatMessage> queue;
+  bool storing = false;
+  bool blocked = false;  // out of write credit
+  bool ended = false;
 };
+using chat_call = troupe::bidi_actor<ChatMessage, ChatResponse, conversation>;
 
-caf::behavior chat(caf::actor pool, conversation::handle self) {
-  auto conv = std::make_shared<conversation>(std::move(pool), self);
+// Stores the next message, or finishes, or reads on.
+void next(chat_call self, const caf::actor& pool) {
+  auto& s = self.state();
+  if (s.storing || s.blocked)
+    return;
+  if (s.queue.empty()) {
+    if (s.ended)
+      self.finish();
+    else
+      self.resume_input();
+    return;
+  }
+  s.storing = true;
+  self.pause_input();
+  ChatMessage m = std::move(s.queue.front());
+  s.queue.pop_front();
+  auto now = static_cast<int64_t>(std::time(nullptr));
+  self.db(
+    pool,
+    [m, now](troupe::db::connection& c) {  // a worker: its own copy of the message
+      c.exec("INSERT INTO demo_chat_messages (user_id, text, sent_at) VALUES (?, ?, ?)", m.user_id(), m.text(),
+             now);
+    },
+    [self, pool, text = m.text(), now](troupe::result<void> r) {  // back in the actor
+      if (!r.ok())
+        return self.fail(r.error());
+      ChatResponse resp;
+      resp.set_text("Received: " + text);
+      resp.set_timestamp(now);
+      auto& s = self.state();
+      s.storing = false;
+      s.blocked = !self.write(resp);
+      next(self, pool);
+    });
+}
+
+caf::behavior chat(caf::actor pool, chat_call self) {
   return {
-    [=](ChatMessage& m) { conv->add(m); },
-    [=](troupe::write_credit) { conv->credit(); },
-    [=](troupe::end_of_input) { conv->end(); },
+    [=](ChatMessage& m) {
+      self.state().queue.push_back(std::move(m));
+      next(self, pool);
+    },
+    [=](troupe::write_credit) {
+      self.state().blocked = false;
+      next(self, pool);
+    },
+    [=](troupe::end_of_input) {
+      self.state().ended = true;
+      next(self, pool);
+    },
   };
 }
 
@@ -92,7 +80,7 @@ caf::behavior chat(caf::actor pool, conversation::handle self) {
 
 troupe::service chat_service(caf::actor pool) {
   troupe::service svc{"demo.v1.ChatService"};
-  svc.bidi<ChatMessage, ChatResponse>("Chat", [pool](auto self) { return chat(pool, self); });
+  svc.bidi<ChatMessage, ChatResponse>("Chat", [pool](chat_call self) { return chat(pool, self); });
   return svc;
 }
 

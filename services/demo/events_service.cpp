@@ -15,7 +15,6 @@
 #include <deque>
 #include <iterator>
 #include <map>
-#include <memory>
 #include <vector>
 
 #include "demo/v1/events.pb.h"
@@ -75,156 +74,151 @@ caf::behavior publish_event(caf::actor pool, caf::actor hub,
   };
 }
 
-class event_feed : public std::enable_shared_from_this<event_feed> {
-public:
-  using handle = troupe::server_stream_actor<StreamEventsRequest, Event>;
-
-  event_feed(caf::actor pool, caf::actor hub, handle self)
-      : pool_(std::move(pool)), hub_(std::move(hub)), self_(std::move(self)) {}
-
-  void start(const StreamEventsRequest& req) {
-    user_id_ = req.user_id();
-    last_id_ = req.after_id();
-    self_->request(hub_, caf::infinite, subscribe_atom::value, user_id_)
-      .then([feed = shared_from_this()] { feed->read_count(); },
-            [feed = shared_from_this()](caf::error&) {
-              feed->self_.fail(troupe::unavailable("event hub is gone"));
-            });
-  }
-
-  void live(Event& e, int64_t seq) {
-    if (next_seq_ > 0 && seq < next_seq_)
-      return;  // committed before the count was read: sent from storage
-    if (live_.size() == max_buffered)
-      return self_.fail(troupe::resource_exhausted(
-        "too slow reading events: resume with after_id = " + std::to_string(last_id_)));
-    live_.emplace(seq, std::move(e));
-    drain();
-  }
-
-  void credit() {
-    blocked_ = false;
-    drain();
-  }
-
-  // The server began draining: end now rather than hold its shutdown for the
-  // whole grace. Events queued go out first, so the client has seen every
-  // event up to the id in the trailers and resumes after it.
-  void server_draining() {
-    troupe::call c = self_.call();  // call() gives a const handle; a copy may add trailers
-    c.set_trailing_metadata(resume_after_id_key, std::to_string(last_id_));
-    self_.fail(troupe::shutting_down());
-  }
-
-private:
-  void read_count() {
-    self_.db(
-      pool_,
-      [user_id = user_id_](troupe::db::connection& c) {
-        auto [n] = c.fetch_one<int64_t>("no user " + std::to_string(user_id),
-                                        "SELECT event_count FROM demo_users WHERE id = ?", user_id);
-        return n;
-      },
-      [feed = shared_from_this()](troupe::result<int64_t> r) {
-        if (!r.ok())
-          return feed->self_.fail(r.error());
-        feed->stored_until_ = *r;
-        feed->next_seq_ = *r + 1;
-        feed->live_.erase(feed->live_.begin(), feed->live_.lower_bound(feed->next_seq_));
-        feed->self_.send_initial_metadata();
-        feed->fetch();
-      });
-  }
-
-  // One page of stored events (keyset pagination on id; its extent first,
-  // from the rows' sizes, demo_db.hpp).
-  void fetch() {
-    fetching_ = true;
-    self_.db(
-      pool_,
-      [user_id = user_id_, after = last_id_, until = stored_until_,
-       n = lookahead_.rows(page_rows)](troupe::db::connection& c) {
-        page_of<Event> page;
-        page.extent = measure_page(c, n,
-                                   "SELECT id, " + octet_length(c, "type") + " + " + octet_length(c, "data") +
-                                     " FROM demo_events WHERE user_id = ? AND id > ? AND seq <= ? ORDER BY id LIMIT ?",
-                                   user_id, after, until);
-        if (page.extent.rows == 0)
-          return page;
-        c.query("SELECT id, type, data, created_at_ms FROM demo_events"
-                " WHERE user_id = ? AND id > ? AND id <= ? AND seq <= ? ORDER BY id LIMIT ?",
-                user_id, after, page.extent.last_id, until, page.extent.rows, [&](const troupe::db::row& r) {
-                  Event e;
-                  auto [id, type, data, created] = r.as<int64_t, std::string, std::string, int64_t>();
-                  e.set_id(id);
-                  e.set_user_id(user_id);
-                  e.set_type(std::move(type));
-                  e.set_data(std::move(data));
-                  e.set_created_at_ms(created);
-                  page.items.push_back(std::move(e));
-                });
-        return page;
-      },
-      [feed = shared_from_this()](troupe::result<page_of<Event>> r) {
-        if (!r.ok())
-          return feed->self_.fail(r.error());
-        feed->fetching_ = false;
-        feed->lookahead_.learn(r->extent);
-        feed->stored_done_ = !r->extent.more;
-        auto& events = r->items;
-        feed->page_.assign(std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
-        feed->drain();
-      });
-  }
-
-  // Sends what may be sent now: the stored page, then live events in order.
-  void drain() {
-    if (fetching_ || next_seq_ == 0)
-      return;
-    while (!blocked_ && !page_.empty()) {
-      send(page_.front());
-      page_.pop_front();
-    }
-    if (blocked_)
-      return;
-    if (!stored_done_)
-      return fetch();
-    while (!blocked_ && !live_.empty() && live_.begin()->first == next_seq_) {
-      // after_id may lie ahead of what is stored: skip up to it.
-      if (live_.begin()->second.id() > last_id_)
-        send(live_.begin()->second);
-      live_.erase(live_.begin());
-      ++next_seq_;
-    }
-  }
-
-  void send(const Event& e) {
-    last_id_ = e.id();
-    blocked_ = !self_.write(e);
-  }
-
-  caf::actor pool_;
-  caf::actor hub_;
-  handle self_;
-  int64_t user_id_ = 0;
-  int64_t last_id_ = 0;       // the last id sent (after_id before that)
-  int64_t stored_until_ = 0;  // events numbered up to here come from storage
-  int64_t next_seq_ = 0;      // the next live event to send; 0 until known
-  bool fetching_ = false;
-  bool stored_done_ = false;
-  bool blocked_ = false;  // out of write credit
-  page_lookahead lookahead_;
-  std::deque<Event> page_;
-  std::map<int64_t, Event> live_;  // by seq
+struct feed_state {
+  int64_t user_id = 0;
+  int64_t last_id = 0;       // the last id sent (after_id before that)
+  int64_t stored_until = 0;  // events numbered up to here come from storage
+  int64_t next_seq = 0;      // the next live event to send; 0 until known
+  bool fetching = false;
+  bool stored_done = false;
+  bool blocked = false;  // out of write credit
+  page_lookahead lookahead;
+  std::deque<Event> page;
+  std::map<int64_t, Event> live;  // by seq
 };
+using feed = troupe::server_stream_actor<StreamEventsRequest, Event, feed_state>;
 
-caf::behavior stream_events(caf::actor pool, caf::actor hub, event_feed::handle self) {
-  auto feed = std::make_shared<event_feed>(std::move(pool), std::move(hub), self);
+void fetch(feed self, const caf::actor& pool);
+
+void send(feed self, const Event& e) {
+  auto& s = self.state();
+  s.last_id = e.id();
+  s.blocked = !self.write(e);
+}
+
+// Sends what may be sent now: the stored page, then live events in order.
+void drain(feed self, const caf::actor& pool) {
+  auto& s = self.state();
+  if (s.fetching || s.next_seq == 0)
+    return;
+  while (!s.blocked && !s.page.empty()) {
+    send(self, s.page.front());
+    s.page.pop_front();
+  }
+  if (s.blocked)
+    return;
+  if (!s.stored_done)
+    return fetch(self, pool);
+  while (!s.blocked && !s.live.empty() && s.live.begin()->first == s.next_seq) {
+    // after_id may lie ahead of what is stored: skip up to it.
+    if (s.live.begin()->second.id() > s.last_id)
+      send(self, s.live.begin()->second);
+    s.live.erase(s.live.begin());
+    ++s.next_seq;
+  }
+}
+
+// One page of stored events (keyset pagination on id; its extent first,
+// from the rows' sizes, demo_db.hpp).
+void fetch(feed self, const caf::actor& pool) {
+  auto& s = self.state();
+  s.fetching = true;
+  self.db(
+    pool,
+    [user_id = s.user_id, after = s.last_id, until = s.stored_until,
+     n = s.lookahead.rows(page_rows)](troupe::db::connection& c) {  // a worker: copies only
+      page_of<Event> page;
+      page.extent = measure_page(c, n,
+                                 "SELECT id, " + octet_length(c, "type") + " + " + octet_length(c, "data") +
+                                   " FROM demo_events WHERE user_id = ? AND id > ? AND seq <= ? ORDER BY id LIMIT ?",
+                                 user_id, after, until);
+      if (page.extent.rows == 0)
+        return page;
+      c.query("SELECT id, type, data, created_at_ms FROM demo_events"
+              " WHERE user_id = ? AND id > ? AND id <= ? AND seq <= ? ORDER BY id LIMIT ?",
+              user_id, after, page.extent.last_id, until, page.extent.rows, [&](const troupe::db::row& r) {
+                Event e;
+                auto [id, type, data, created] = r.as<int64_t, std::string, std::string, int64_t>();
+                e.set_id(id);
+                e.set_user_id(user_id);
+                e.set_type(std::move(type));
+                e.set_data(std::move(data));
+                e.set_created_at_ms(created);
+                page.items.push_back(std::move(e));
+              });
+      return page;
+    },
+    [self, pool](troupe::result<page_of<Event>> r) {  // back in the actor
+      if (!r.ok())
+        return self.fail(r.error());
+      auto& s = self.state();
+      s.fetching = false;
+      s.lookahead.learn(r->extent);
+      s.stored_done = !r->extent.more;
+      auto& events = r->items;
+      s.page.assign(std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+      drain(self, pool);
+    });
+}
+
+void read_count(feed self, const caf::actor& pool) {
+  self.db(
+    pool,
+    [user_id = self.state().user_id](troupe::db::connection& c) {
+      auto [n] = c.fetch_one<int64_t>("no user " + std::to_string(user_id),
+                                      "SELECT event_count FROM demo_users WHERE id = ?", user_id);
+      return n;
+    },
+    [self, pool](troupe::result<int64_t> r) {
+      if (!r.ok())
+        return self.fail(r.error());
+      auto& s = self.state();
+      s.stored_until = *r;
+      s.next_seq = *r + 1;
+      s.live.erase(s.live.begin(), s.live.lower_bound(s.next_seq));
+      self.send_initial_metadata();
+      fetch(self, pool);
+    });
+}
+
+void start(feed self, const caf::actor& pool, const caf::actor& hub, const StreamEventsRequest& req) {
+  auto& s = self.state();
+  s.user_id = req.user_id();
+  s.last_id = req.after_id();
+  self->request(hub, caf::infinite, subscribe_atom::value, s.user_id)
+    .then([self, pool] { read_count(self, pool); },
+          [self](caf::error&) { self.fail(troupe::unavailable("event hub is gone")); });
+}
+
+void live(feed self, const caf::actor& pool, Event& e, int64_t seq) {
+  auto& s = self.state();
+  if (s.next_seq > 0 && seq < s.next_seq)
+    return;  // committed before the count was read: sent from storage
+  if (s.live.size() == max_buffered)
+    return self.fail(troupe::resource_exhausted("too slow reading events: resume with after_id = " +
+                                                std::to_string(s.last_id)));
+  s.live.emplace(seq, std::move(e));
+  drain(self, pool);
+}
+
+// The server began draining: end now rather than hold its shutdown for the
+// whole grace. Events queued go out first, so the client has seen every event
+// up to the id in the trailers and resumes after it.
+void server_draining(feed self) {
+  troupe::call c = self.call();  // call() gives a const handle; a copy may add trailers
+  c.set_trailing_metadata(resume_after_id_key, std::to_string(self.state().last_id));
+  self.fail(troupe::shutting_down());
+}
+
+caf::behavior stream_events(caf::actor pool, caf::actor hub, feed self) {
   return {
-    [=](const StreamEventsRequest& req) { feed->start(req); },
-    [=](Event& e, int64_t seq) { feed->live(e, seq); },
-    [=](troupe::write_credit) { feed->credit(); },
-    [=](troupe::draining) { feed->server_draining(); },
+    [=](const StreamEventsRequest& req) { start(self, pool, hub, req); },
+    [=](Event& e, int64_t seq) { live(self, pool, e, seq); },  // from the hub
+    [=](troupe::write_credit) {
+      self.state().blocked = false;
+      drain(self, pool);
+    },
+    [=](troupe::draining) { server_draining(self); },
   };
 }
 
@@ -236,7 +230,7 @@ troupe::service events_service(caf::actor_system& sys, caf::actor pool) {
   svc.unary<PublishEventRequest, Event>("PublishEvent",
                                         [pool, hub](auto self) { return publish_event(pool, hub, self); });
   svc.server_stream<StreamEventsRequest, Event>(
-    "StreamEvents", [pool, hub](auto self) { return stream_events(pool, hub, self); });
+    "StreamEvents", [pool, hub](feed self) { return stream_events(pool, hub, self); });
   return svc;
 }
 

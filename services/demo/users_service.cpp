@@ -4,7 +4,6 @@
 #include <deque>
 #include <iterator>
 #include <limits>
-#include <memory>
 #include <vector>
 
 #include "demo/v1/users.pb.h"
@@ -61,110 +60,114 @@ caf::behavior create_user(caf::actor pool, bool require_user, troupe::unary_acto
   };
 }
 
+// One user by id, or NOT_FOUND: GetUser's query, and GetUserSync's.
+User read_user(troupe::db::connection& c, int64_t id) {
+  auto [uid, name, email] = c.fetch_one<int64_t, std::string, std::string>(
+    "no user " + std::to_string(id), "SELECT id, name, email FROM demo_users WHERE id = ?", id);
+  return make_user(uid, std::move(name), std::move(email));
+}
+
 caf::behavior get_user(caf::actor pool, bool require_user, troupe::unary_actor<GetUserRequest, User> self) {
   return {
     [=](const GetUserRequest& req) {
       if (require_user)
         self.call().require_user();
       self.db(
-        pool,
-        [id = req.user_id()](troupe::db::connection& c) {
-          auto [uid, name, email] = c.fetch_one<int64_t, std::string, std::string>(
-            "no user " + std::to_string(id), "SELECT id, name, email FROM demo_users WHERE id = ?", id);
-          return make_user(uid, std::move(name), std::move(email));
-        },
+        pool, [id = req.user_id()](troupe::db::connection& c) { return read_user(c, id); },
         [=](troupe::result<User> r) { self.reply(std::move(r)); });
     },
   };
+}
+
+// The same as a sync handler: the whole function is one job on a database
+// worker, with that worker's connection (troupe/blocking.hpp).
+troupe::result<User> get_user_sync(bool require_user, troupe::call& call, const GetUserRequest& req,
+                                   troupe::db::connection& c) {
+  if (require_user)
+    call.require_user();
+  return read_user(c, req.user_id());
 }
 
 // Keyset pagination: one page per database job, the next one only once the
 // client has taken the previous one, so memory stays at a page (at most
 // page_rows users or page_bytes, demo_db.hpp) plus the write window however
 // large the table and however slow the client.
-class user_cursor : public std::enable_shared_from_this<user_cursor> {
-public:
-  using handle = troupe::server_stream_actor<StreamUsersRequest, User>;
-
-  user_cursor(caf::actor pool, handle self) : pool_(std::move(pool)), self_(std::move(self)) {}
-
-  void start(int64_t limit) {
-    remaining_ = limit > 0 ? limit : std::numeric_limits<int64_t>::max();
-    fetch();
-  }
-
-  // Writes what the page holds until the stream runs out of credit.
-  void drain() {
-    while (!page_.empty()) {
-      bool room = self_.write(page_.front());
-      page_.pop_front();
-      if (!room && !(page_.empty() && exhausted()))
-        return;  // write_credit calls drain again
-    }
-    if (exhausted())
-      self_.finish();
-    else
-      fetch();
-  }
-
-private:
-  bool exhausted() const { return last_page_ || remaining_ == 0; }
-
-  // One page (demo_db.hpp): its extent first, from the rows' sizes, then
-  // just those rows.
-  void fetch() {
-    int64_t n = lookahead_.rows(remaining_);
-    self_.db(
-      pool_,
-      [after = after_id_, n](troupe::db::connection& c) {
-        page_of<User> page;
-        page.extent = measure_page(c, n,
-                                   "SELECT id, " + octet_length(c, "name") + " + " + octet_length(c, "email") +
-                                     " FROM demo_users WHERE id > ? ORDER BY id LIMIT ?",
-                                   after);
-        if (page.extent.rows == 0)
-          return page;
-        c.query("SELECT id, name, email FROM demo_users WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", after,
-                page.extent.last_id, page.extent.rows, [&](const troupe::db::row& r) {
-                  auto [id, name, email] = r.as<int64_t, std::string, std::string>();
-                  page.items.push_back(make_user(id, std::move(name), std::move(email)));
-                });
-        return page;
-      },
-      [cursor = shared_from_this()](troupe::result<page_of<User>> r) {
-        if (!r.ok())
-          return cursor->self_.fail(r.error());
-        auto& users = r->items;
-        cursor->lookahead_.learn(r->extent);
-        cursor->last_page_ = !r->extent.more;
-        cursor->remaining_ -= static_cast<int64_t>(users.size());
-        if (!users.empty())
-          cursor->after_id_ = users.back().id();
-        cursor->page_.assign(std::make_move_iterator(users.begin()), std::make_move_iterator(users.end()));
-        cursor->drain();
-      });
-  }
-
-  caf::actor pool_;
-  handle self_;
-  int64_t after_id_ = 0;
-  int64_t remaining_ = 0;  // users still wanted
-  bool last_page_ = false;
-  page_lookahead lookahead_;
-  std::deque<User> page_;
+struct cursor_state {
+  int64_t after_id = 0;
+  int64_t remaining = 0;  // users still wanted
+  bool last_page = false;
+  page_lookahead lookahead;
+  std::deque<User> page;
 };
+using cursor = troupe::server_stream_actor<StreamUsersRequest, User, cursor_state>;
 
-caf::behavior stream_users(caf::actor pool, bool require_user, user_cursor::handle self) {
-  auto cursor = std::make_shared<user_cursor>(std::move(pool), self);
+bool exhausted(const cursor_state& s) { return s.last_page || s.remaining == 0; }
+
+void fetch(cursor self, const caf::actor& pool);
+
+// Writes what the page holds until the stream runs out of credit.
+void drain(cursor self, const caf::actor& pool) {
+  auto& s = self.state();
+  while (!s.page.empty()) {
+    bool room = self.write(s.page.front());
+    s.page.pop_front();
+    if (!room && !(s.page.empty() && exhausted(s)))
+      return;  // write_credit drains again
+  }
+  if (exhausted(s))
+    self.finish();
+  else
+    fetch(self, pool);
+}
+
+// One page (demo_db.hpp): its extent first, from the rows' sizes, then just
+// those rows.
+void fetch(cursor self, const caf::actor& pool) {
+  auto& s = self.state();
+  int64_t n = s.lookahead.rows(s.remaining);
+  self.db(
+    pool,
+    [after = s.after_id, n](troupe::db::connection& c) {  // a worker: copies only
+      page_of<User> page;
+      page.extent = measure_page(c, n,
+                                 "SELECT id, " + octet_length(c, "name") + " + " + octet_length(c, "email") +
+                                   " FROM demo_users WHERE id > ? ORDER BY id LIMIT ?",
+                                 after);
+      if (page.extent.rows == 0)
+        return page;
+      c.query("SELECT id, name, email FROM demo_users WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", after,
+              page.extent.last_id, page.extent.rows, [&](const troupe::db::row& r) {
+                auto [id, name, email] = r.as<int64_t, std::string, std::string>();
+                page.items.push_back(make_user(id, std::move(name), std::move(email)));
+              });
+      return page;
+    },
+    [self, pool](troupe::result<page_of<User>> r) {  // back in the actor
+      if (!r.ok())
+        return self.fail(r.error());
+      auto& s = self.state();
+      auto& users = r->items;
+      s.lookahead.learn(r->extent);
+      s.last_page = !r->extent.more;
+      s.remaining -= static_cast<int64_t>(users.size());
+      if (!users.empty())
+        s.after_id = users.back().id();
+      s.page.assign(std::make_move_iterator(users.begin()), std::make_move_iterator(users.end()));
+      drain(self, pool);
+    });
+}
+
+caf::behavior stream_users(caf::actor pool, bool require_user, cursor self) {
   return {
     [=](const StreamUsersRequest& req) {
       if (require_user)
         self.call().require_user();
       if (req.limit() < 0)
         return self.fail(troupe::invalid_argument("limit must not be negative"));
-      cursor->start(req.limit());
+      self.state().remaining = req.limit() > 0 ? req.limit() : std::numeric_limits<int64_t>::max();
+      fetch(self, pool);
     },
-    [=](troupe::write_credit) { cursor->drain(); },
+    [=](troupe::write_credit) { drain(self, pool); },
   };
 }
 
@@ -175,8 +178,13 @@ troupe::service users_service(caf::actor pool, bool require_user) {
   svc.unary<CreateUserRequest, User>("CreateUser",
                                      [=](auto self) { return create_user(pool, require_user, self); });
   svc.unary<GetUserRequest, User>("GetUser", [=](auto self) { return get_user(pool, require_user, self); });
+  svc.unary<GetUserRequest, User>(
+    "GetUserSync", troupe::blocking(pool, [=](troupe::call& call, const GetUserRequest& req, troupe::db::connection& c) {
+      return get_user_sync(require_user, call, req, c);
+    }));
+  // A stateful handle: the parameter names its type (cursor), not auto.
   svc.server_stream<StreamUsersRequest, User>(
-    "StreamUsers", [=](auto self) { return stream_users(pool, require_user, self); });
+    "StreamUsers", [=](cursor self) { return stream_users(pool, require_user, self); });
   return svc;
 }
 

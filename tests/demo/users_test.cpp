@@ -58,6 +58,13 @@ TEST_P(users, create_then_get) {
   User got;
   ASSERT_TRUE(users_->GetUser(&ctx, req, &got).ok());
   EXPECT_EQ(got.SerializeAsString(), created.SerializeAsString());
+
+  // The sync handler reads the same row.
+  grpc::ClientContext sync_ctx;
+  bound(sync_ctx);
+  User got_sync;
+  ASSERT_TRUE(users_->GetUserSync(&sync_ctx, req, &got_sync).ok());
+  EXPECT_EQ(got_sync.SerializeAsString(), created.SerializeAsString());
 }
 
 TEST_P(users, missing_user_is_not_found) {
@@ -69,6 +76,12 @@ TEST_P(users, missing_user_is_not_found) {
   auto st = users_->GetUser(&ctx, req, &got);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_NE(st.error_message().find("4242"), std::string::npos) << st.error_message();
+
+  grpc::ClientContext sync_ctx;
+  bound(sync_ctx);
+  auto sync_st = users_->GetUserSync(&sync_ctx, req, &got);
+  EXPECT_EQ(sync_st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(sync_st.error_message(), st.error_message());
 }
 
 TEST_P(users, duplicate_email_already_exists_and_takes_no_id) {
@@ -241,6 +254,31 @@ TEST_P(users_with_keys, stream_without_a_key_is_unauthenticated) {
   ASSERT_EQ(keyed.size(), 2u);
   EXPECT_EQ(keyed[0].name(), "Ada");
   EXPECT_EQ(keyed[1].name(), "Bob");
+}
+
+TEST_P(users_with_keys, get_user_sync_needs_a_key_as_get_user_does) {
+  auto inserted = submit(*pool_, [](troupe::db::connection& c) {
+    return c.exec("INSERT INTO demo_users (id, name, email) VALUES (1, 'Ada', 'ada@example.org')");
+  });
+  ASSERT_TRUE(inserted.ok()) << troupe::db::to_string(inserted.error());
+  demo::v1::GetUserRequest req;
+  req.set_user_id(1);
+  for (bool sync : {false, true}) {
+    for (bool keyed : {false, true}) {
+      grpc::ClientContext ctx;
+      bound(ctx);
+      if (keyed)
+        ctx.AddMetadata("x-api-key", make_key(sync ? "bob" : "alice"));
+      User got;
+      auto st = sync ? users_->GetUserSync(&ctx, req, &got) : users_->GetUser(&ctx, req, &got);
+      if (keyed) {
+        ASSERT_TRUE(st.ok()) << sync << ": " << st.error_message();
+        EXPECT_EQ(got.name(), "Ada");
+      } else {
+        EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << sync << ": " << st.error_message();
+      }
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, users_with_keys, ::testing::Values(backend::sqlite, backend::postgresql),

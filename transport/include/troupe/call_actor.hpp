@@ -55,10 +55,23 @@ result<typename unwrap_result<W>::type> to_result(::troupe::db::outcome<W> o) {
     return std::move(*o);
 }
 
+// A handle's State, boxed so that CAF 0.17 sees no member of it: its
+// stateful_actor takes a member called `name` as the actor's name (a State
+// with `int name` would not compile; a string one would be read by CAF's
+// logging, possibly after the State is gone), builds the State from the actor
+// pointer when it can (a State(bool) would get `true`), and marks an
+// inspectable State serializable. The box has none of these.
+template <class State>
+struct state_box {
+  State value;
+};
+
 // No state: the handle's State is void.
 template <class State>
 struct actor_of {
-  using type = caf::stateful_actor<State>;
+  static_assert(std::is_default_constructible_v<State>,
+                "a call actor's State is default-constructed when the call starts");
+  using type = caf::stateful_actor<state_box<State>>;
 };
 template <>
 struct actor_of<void> {
@@ -72,7 +85,7 @@ public:
   call_actor_handle(caf::event_based_actor* self, std::shared_ptr<detail::call_endpoint> ep)
       : self_(self), call_(std::move(ep)) {}
 
-  // The CAF actor, for timers, requests to other actors, state: self->...
+  // The CAF actor, for timers and requests to other actors: self->...
   caf::event_based_actor* operator->() const { return self_; }
   caf::event_based_actor* actor() const { return self_; }
 
@@ -123,7 +136,7 @@ public:
   // The actor's State: valid while the actor runs (in its handlers).
   template <class S = State, class = std::enable_if_t<!std::is_void_v<S>>>
   S& state() const {
-    return static_cast<actor_type*>(self_)->state;
+    return static_cast<actor_type*>(self_)->state.value;
   }
 };
 
