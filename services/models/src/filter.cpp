@@ -215,7 +215,7 @@ private:
       if (pos_ >= s_.size() || s_[pos_] != ')')
         return fail(where("expected ')'"));
       ++pos_;
-      out = "(" + inner + ")";
+      out = std::move(inner);  // a comparison, or a group join() parenthesized
       return true;
     }
     return comparison(out);

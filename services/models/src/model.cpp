@@ -15,6 +15,8 @@ namespace troupe::models {
 namespace pb = google::protobuf;
 
 const char* column::sql_type() const {
+  if (part == role::etag)
+    return "BIGINT";  // a revision counter, sent as its decimal text
   switch (type) {
     case kind::boolean:
       return "BOOLEAN";
