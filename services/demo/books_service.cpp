@@ -29,4 +29,11 @@ troupe::service book_service(caf::actor_system& sys, caf::actor pool) {
                                                                                               books_model());
 }
 
+troupe::service book_controller(caf::actor_system& sys, caf::actor pool) {
+  using namespace demo::v1;
+  return troupe::models::dsg_service<BookRequest, BookResponse, BookListRequest, BookListResponse, BookStreamRequest,
+                                     BookRetrieveRequest, BookPartialUpdateRequest, BookDestroyRequest>(
+    sys, std::move(pool), books_model());
+}
+
 }  // namespace troupe::services

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       troupe::services::logs_service(ctx.db()),
       troupe::services::chat_service(ctx.db()),
       troupe::services::book_service(ctx.system(), ctx.db()),
+      troupe::services::book_controller(ctx.system(), ctx.db()),
     };
   });
   return app.run(argc, argv);

@@ -28,12 +28,14 @@ void models_app::SetUp() {
   pool_.emplace(start(config(4, 256), schema));
   server_ = std::make_unique<troupe::server>(sys(), local_config());
   server_->add(troupe::services::book_service(sys(), pool_->actor()));
+  server_->add(troupe::services::book_controller(sys(), pool_->actor()));
   using namespace modeltest::v1;
   server_->add(troupe::models::aip_service<Gadget, CreateGadgetRequest, GetGadgetRequest, ListGadgetsRequest,
                                            ListGadgetsResponse, StreamGadgetsRequest, UpdateGadgetRequest,
                                            DeleteGadgetRequest>(sys(), pool_->actor(), gadgets_model()));
   server_->start();
   books_ = demo::v1::BookService::NewStub(channel());
+  controller_ = demo::v1::BookController::NewStub(channel());
   gadgets_ = GadgetService::NewStub(channel());
 }
 

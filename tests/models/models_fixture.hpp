@@ -53,6 +53,7 @@ protected:
   std::optional<troupe::db::pool> pool_;
   std::unique_ptr<troupe::server> server_;
   std::unique_ptr<demo::v1::BookService::Stub> books_;
+  std::unique_ptr<demo::v1::BookController::Stub> controller_;
   std::unique_ptr<modeltest::v1::GadgetService::Stub> gadgets_;
 };
 

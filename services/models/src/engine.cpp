@@ -484,6 +484,16 @@ status engine::update(db::connection& c, const pb::Message& req, pb::Message& ou
     }
   }
 
+  return write_columns(c, res, masked, out);
+}
+
+status engine::write_columns(db::connection& c, const pb::Message& res, const std::vector<const column*>& masked,
+                             pb::Message& out) const {
+  const model& m = *m_;
+  const column& idc = m.id_column();
+  int64_t id = std::get<int64_t>(value_of(idc, res));
+  if (id <= 0)
+    return invalid_argument(idc.name + ": must be positive");
   std::string sets;
   std::vector<value> params;
   for (const column* col : masked) {
@@ -538,16 +548,18 @@ status engine::update(db::connection& c, const pb::Message& req, pb::Message& ou
 }
 
 status engine::remove(db::connection& c, const pb::Message& req) const {
+  return remove_row(c, get_integer(req, "id"), get_string(req, "etag"), get_bool(req, "allow_missing"));
+}
+
+status engine::remove_row(db::connection& c, int64_t id, const std::string& given, bool allow_missing) const {
   const model& m = *m_;
   const column& idc = m.id_column();
-  int64_t id = get_integer(req, "id");
   if (id <= 0)
     return invalid_argument(idc.name + ": must be positive");
   std::string sql = "DELETE FROM " + m.table() + " WHERE " + idc.name + " = ?";
   std::vector<value> params{id};
   const column* et = m.etag_column();
   if (et) {
-    std::string given = get_string(req, "etag");
     if (!given.empty()) {
       int64_t rev = -1;
       auto [end, ec] = std::from_chars(given.data(), given.data() + given.size(), rev);
@@ -563,9 +575,45 @@ status engine::remove(db::connection& c, const pb::Message& req) const {
   auto exists = c.query_one<int64_t>("SELECT " + idc.name + " FROM " + m.table() + " WHERE " + idc.name + " = ?", id);
   if (exists)
     return aborted(et->name + ": does not match the current one (the row changed); read it again");
-  if (get_bool(req, "allow_missing"))
+  if (allow_missing)
     return status::OK;
   return not_found("no " + m.descriptor()->name() + " " + std::to_string(id));
+}
+
+status engine::select(db::connection& c, const sql_part& where, const std::vector<sort_key>& order, int64_t limit,
+                      int64_t offset, pb::Message& scratch, const std::function<bool()>& on_row) const {
+  const model& m = *m_;
+  std::string sql = "SELECT " + select_list(m) + " FROM " + m.table() + (where.sql.empty() ? "" : " WHERE " + where.sql);
+  std::string ord;
+  for (auto& k : order)
+    ord += (ord.empty() ? "" : ", ") + detail::sortable_sql(*k.col, c.kind()) + (k.desc ? " DESC" : " ASC");
+  sql += " ORDER BY " + ord;
+  std::vector<value> params = where.params;
+  if (limit > 0 || offset > 0) {
+    sql += " LIMIT ? OFFSET ?";
+    params.emplace_back(limit > 0 ? limit : INT64_MAX);
+    params.emplace_back(offset);
+  }
+  auto ps = detail::params_of(params);
+  try {
+    c.query_bound(sql, ps.data(), ps.size(), [&](const db::row& r) {
+      scratch.Clear();
+      read_row(m, r, scratch);
+      if (!on_row())
+        throw stop_stream{};
+    });
+  } catch (const stop_stream&) {
+    // The caller stopped: the call is over, or it has what it wanted.
+  }
+  return status::OK;
+}
+
+int64_t engine::count(db::connection& c, const sql_part& where) const {
+  auto ps = detail::params_of(where.params);
+  int64_t total = 0;
+  c.query_bound("SELECT count(*) FROM " + m_->table() + (where.sql.empty() ? "" : " WHERE " + where.sql), ps.data(),
+                ps.size(), [&](const db::row& r) { total = r.get<int64_t>(0); });
+  return total;
 }
 
 }  // namespace troupe::models

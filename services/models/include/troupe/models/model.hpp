@@ -165,6 +165,18 @@ public:
   // req: id, etag, allow_missing.
   status remove(db::connection& c, const google::protobuf::Message& req) const;
 
+  // The building blocks of the shapes: write `masked` columns of `resource`
+  // to the row its id names (etag checked when set); delete a row.
+  status write_columns(db::connection& c, const google::protobuf::Message& resource,
+                       const std::vector<const column*>& masked, google::protobuf::Message& out) const;
+  status remove_row(db::connection& c, int64_t id, const std::string& etag, bool allow_missing) const;
+  // Rows matching a condition (sql_part, e.g. from parse_filter) in `order`,
+  // at most `limit` (0: all) after skipping `offset`; `on_row` fills `scratch`
+  // each time and returns false to stop.
+  status select(db::connection& c, const sql_part& where, const std::vector<sort_key>& order, int64_t limit,
+                int64_t offset, google::protobuf::Message& scratch, const std::function<bool()>& on_row) const;
+  int64_t count(db::connection& c, const sql_part& where) const;
+
   // The model's message inside a request (the first field of its type).
   const google::protobuf::Message& resource_in(const google::protobuf::Message& req) const;
 
