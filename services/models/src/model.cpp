@@ -1,6 +1,7 @@
 // A model's declaration: its columns from the message's descriptor, its
 // migration and the start-up check of an existing table.
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <stdexcept>
 
