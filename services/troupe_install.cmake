@@ -9,7 +9,7 @@ include(CMakePackageConfigHelpers)
 # (static libraries: their private dependencies are linked by the user too).
 # A target missing here makes install(EXPORT) fail at configure time, naming it.
 set(TROUPE_INSTALL_TARGETS
-  troupe_config troupe_actors troupe_db troupe_transport troupe_services troupe_app
+  troupe_config troupe_actors troupe_db troupe_transport troupe_services troupe_models troupe_app
   troupe_proto_health troupe_proto_reflection troupe_proto_bench)
 
 # Link dependencies that are header-only and used only inside Troupe's own
@@ -22,7 +22,7 @@ set(TROUPE_BUILD_ONLY_DEPS CLI11::CLI11)
 add_library(troupe_framework INTERFACE)
 add_library(troupe::troupe ALIAS troupe_framework)
 set_target_properties(troupe_framework PROPERTIES EXPORT_NAME troupe)
-target_link_libraries(troupe_framework INTERFACE troupe_app)
+target_link_libraries(troupe_framework INTERFACE troupe_app troupe_models)
 
 # Each subdirectory names its include folders as plain paths, right for the
 # build tree only. Here, once for all targets: a source folder ending in

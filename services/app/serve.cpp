@@ -19,7 +19,6 @@
 #include <troupe/server.hpp>
 
 #include "bench/bench_service.hpp"
-#include "demo/demo.hpp"
 #include "reflection/reflection_service.hpp"
 #include "schema.hpp"
 

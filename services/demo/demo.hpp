@@ -2,6 +2,7 @@
 // ChatService, and the tables they need (demo_schema()).
 #pragma once
 
+#include "demo/books_service.hpp"
 #include "demo/chat_service.hpp"
 #include "demo/demo_schema.hpp"
 #include "demo/events_service.hpp"

@@ -2,6 +2,8 @@
 // rather than an auto-increment column, which the two spell differently.
 #include "demo_schema.hpp"
 
+#include "books_service.hpp"
+
 namespace troupe::services {
 
 std::vector<troupe::db::migration> demo_schema() {
@@ -21,6 +23,8 @@ std::vector<troupe::db::migration> demo_schema() {
           " CREATE INDEX demo_events_by_user ON demo_events (user_id, id)"},
     {103, "CREATE TABLE demo_chat_messages (user_id BIGINT NOT NULL, text TEXT NOT NULL,"
           " sent_at BIGINT NOT NULL)"},
+    // demo.v1.Book's table, generated from its declaration (books_service.cpp).
+    books_model()->migration(104),
   };
 }
 

@@ -1,4 +1,4 @@
-// troupe — the demo server (demo.v1 users, events, logs and chat) on troupe::app;
+// troupe — the demo server (demo.v1 users, events, logs, chat and books) on troupe::app;
 // `troupe --help` lists its commands.
 #include <troupe/app.hpp>
 
@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
       troupe::services::events_service(ctx.system(), ctx.db()),
       troupe::services::logs_service(ctx.db()),
       troupe::services::chat_service(ctx.db()),
+      troupe::services::book_service(ctx.system(), ctx.db()),
+      troupe::services::book_controller(ctx.system(), ctx.db()),
     };
   });
   return app.run(argc, argv);

@@ -246,6 +246,19 @@ TEST_F(serve, bench_service_is_off_by_default) {
   EXPECT_EQ(troupe.wait_exit(10s), 0);
 }
 
+// The model services (troupe::models) are served and listed like the others.
+TEST_F(serve, book_services_are_listed_by_reflection) {
+  troupe_process troupe{{"serve", "--config", path}};
+  int port = troupe.wait_listening();
+  ASSERT_NE(port, 0) << troupe.stderr_text();
+  std::vector<std::string> names;
+  ASSERT_EQ(list_services(port, &names), grpc::StatusCode::OK);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "demo.v1.BookService"), 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "demo.v1.BookController"), 1);
+  troupe.signal(SIGTERM);
+  EXPECT_EQ(troupe.wait_exit(10s), 0);
+}
+
 TEST_F(serve, bench_service_when_on_answers_and_keeps_stream_messages_within_max_send_message_bytes) {
   troupe_process troupe{{"serve", "--config", path},
                         {"TROUPE_SERVER_BENCH_SERVICE=true", "TROUPE_SERVER_MAX_SEND_MESSAGE_BYTES=65536"}};

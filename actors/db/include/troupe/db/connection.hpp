@@ -94,6 +94,14 @@ public:
     query_params(sql, ps.data(), ps.size(), row_sink::of(std::get<n>(all)));
   }
 
+  // For generated SQL whose number of placeholders is known only at run time
+  // (troupe::models): the values are still bound, never spliced.
+  int64_t exec_bound(std::string_view sql, const param* ps, size_t count) { return exec_params(sql, ps, count); }
+  template <class F>
+  void query_bound(std::string_view sql, const param* ps, size_t count, F&& on_row) {
+    query_params(sql, ps, count, row_sink::of(on_row));
+  }
+
   // Runs `body` in a transaction: committed when it returns, rolled back when
   // it throws (and the exception rethrown). Returns what `body` returns. A
   // transaction inside a transaction joins the outer one. On SQLite it takes
