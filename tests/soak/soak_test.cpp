@@ -1,13 +1,16 @@
 // Soak: mixed load on the demo services (SQLite) for TROUPE_SOAK_SECONDS
 // (default 1800) with clients that finish, cancel, time out and drop their
-// connections mid-call. Resources are sampled at two quiet points — after a
-// warm-up and at the end — and must agree within 5 %: resident memory, open
-// file descriptors, threads, live actors and call endpoints. Not part of
-// ctest; `make soak` runs it.
+// connections mid-call. Resources are sampled at three quiet points — after a
+// warm-up, at the middle and at the end — and the second half must leave
+// them where the middle had them: resident memory within 2 %, open file
+// descriptors, live actors and call endpoints exactly, threads within two
+// (gRPC's pools). Not part of ctest; `make soak` runs it.
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -29,7 +32,23 @@ struct sample {
   long threads = 0;
   size_t actors = 0;
   int endpoints = 0;
+  std::string thread_names;  // "name×count ...", to tell whose threads came
 };
+
+// This process's threads by name (/proc/self/task/*/comm).
+std::string thread_names() {
+  std::map<std::string, int> names;
+  for (auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    ++names[name];
+  }
+  std::string out;
+  for (auto& [name, n] : names)
+    out += (out.empty() ? "" : " ") + name + "x" + std::to_string(n);
+  return out;
+}
 
 long count_fds() {
   long n = 0;
@@ -153,37 +172,54 @@ protected:
     // Quiet: every endpoint and call actor of the load has gone.
     troupe::test::wait_until([&] { return server_->stats().endpoints == base_endpoints_; }, 30s);
     return {troupe::test::rss_kib(), count_fds(), troupe::test::proc_status("Threads"), sys().registry().running(),
-            server_->stats().endpoints};
+            server_->stats().endpoints, thread_names()};
   }
 
   int base_endpoints_ = 0;
 };
 
-void expect_within(const char* what, double before, double after, double tolerance) {
-  EXPECT_LE(after, before * (1 + tolerance) + 1) << what << ": " << before << " after warm-up, " << after
-                                                 << " at the end";
+void expect_within(const char* what, double before, double after, double tolerance, double slack = 1) {
+  EXPECT_LE(after, before * (1 + tolerance) + slack) << what << ": " << before << " at the middle, " << after
+                                                     << " at the end";
 }
 
+void print(const char* when, long calls, const sample& s) {
+  std::printf("soak: %s after %ld calls: rss %ld KiB, fds %ld, threads %ld (%s), actors %zu, endpoints %d\n", when,
+              calls, s.rss_kib, s.fds, s.threads, s.thread_names.c_str(), s.actors, s.endpoints);
+}
+
+// Three quiet samples: after the warm-up, at the middle and at the end. A
+// leak grows with the calls made, so the second half (as many calls again as
+// the first) must leave every count where the middle had it, within 2 %;
+// what the first half adds is the allocator's and gRPC's thread pools'
+// warming (a 40 s and a 30 min run both grew resident memory by 2-3 MiB in
+// all, 32 thousand calls against a million).
 TEST_P(soak, resources_stay_flat_under_mixed_load) {
   auto length = soak_length();
   base_endpoints_ = server_->stats().endpoints;  // the accepts kept posted
   for (int i = 0; i < 100; ++i)
     create_user("seed", "seed-" + std::to_string(i) + "@example.org");
   auto warmup = std::max<std::chrono::seconds>(10s, length / 10);
-  long warm_calls = load(warmup);
-  auto first = take();
-  long calls = load(length - warmup);
+  auto half = (length - warmup) / 2;
+  long calls = load(warmup);
+  auto warm = take();
+  print("warm-up", calls, warm);
+  calls += load(half);
+  auto middle = take();
+  print("middle", calls, middle);
+  long second_half = load(half);
+  calls += second_half;
   auto last = take();
-  std::printf("soak: %ld calls in warm-up, %ld after; rss %ld -> %ld KiB, fds %ld -> %ld, threads %ld -> %ld, "
-              "actors %zu -> %zu, endpoints %d -> %d\n",
-              warm_calls, calls, first.rss_kib, last.rss_kib, first.fds, last.fds, first.threads, last.threads,
-              first.actors, last.actors, first.endpoints, last.endpoints);
-  EXPECT_GT(calls, 0);
-  expect_within("resident memory (KiB)", first.rss_kib, last.rss_kib, 0.05);
-  expect_within("open file descriptors", first.fds, last.fds, 0.05);
-  expect_within("threads", first.threads, last.threads, 0.05);
-  expect_within("live actors", static_cast<double>(first.actors), static_cast<double>(last.actors), 0.05);
-  EXPECT_EQ(first.endpoints, last.endpoints);
+  print("end", calls, last);
+  EXPECT_GT(second_half, 0);
+  expect_within("resident memory (KiB)", middle.rss_kib, last.rss_kib, 0.02);
+  expect_within("open file descriptors", middle.fds, last.fds, 0.0);
+  // gRPC's own pools (timer and executor threads) may start one more under a burst.
+  expect_within("threads", middle.threads, last.threads, 0.0, 2);
+  expect_within("live actors", static_cast<double>(middle.actors), static_cast<double>(last.actors), 0.0);
+  EXPECT_EQ(middle.endpoints, last.endpoints);
+  // And in all, warm-up included: nothing near the per-call scale.
+  EXPECT_LE(last.rss_kib, warm.rss_kib + 16 * 1024) << "resident memory grew by more than 16 MiB after warm-up";
 }
 
 INSTANTIATE_TEST_SUITE_P(sqlite, soak, ::testing::Values(backend::sqlite), troupe::db::testing::backend_name);
