@@ -1,10 +1,10 @@
 // Soak: mixed load on the demo services (SQLite) for TROUPE_SOAK_SECONDS
 // (default 1800) with clients that finish, cancel, time out and drop their
-// connections mid-call. Resources are sampled at three quiet points — after a
-// warm-up, at the middle and at the end — and the second half must leave
-// them where the middle had them: resident memory within 2 %, open file
-// descriptors, live actors and call endpoints exactly, threads within two
-// (gRPC's pools). Not part of ctest; `make soak` runs it.
+// connections mid-call. Resources are sampled at quiet points — after a
+// warm-up, at the middle and at the end — and at the end must be within 5 %
+// of their values after warm-up: resident memory, open file descriptors,
+// threads, live actors and call endpoints. Not part of ctest; `make soak`
+// runs it.
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -178,22 +178,20 @@ protected:
   int base_endpoints_ = 0;
 };
 
-void expect_within(const char* what, double before, double after, double tolerance, double slack = 1) {
-  EXPECT_LE(after, before * (1 + tolerance) + slack) << what << ": " << before << " at the middle, " << after
-                                                     << " at the end";
+void expect_within(const char* what, double before, double after, double tolerance) {
+  EXPECT_LE(after, before * (1 + tolerance) + 1) << what << ": " << before << " after warm-up, " << after
+                                                 << " at the end";
 }
 
 void print(const char* when, long calls, const sample& s) {
   std::printf("soak: %s after %ld calls: rss %ld KiB, fds %ld, threads %ld (%s), actors %zu, endpoints %d\n", when,
               calls, s.rss_kib, s.fds, s.threads, s.thread_names.c_str(), s.actors, s.endpoints);
+  std::fflush(stdout);
 }
 
-// Three quiet samples: after the warm-up, at the middle and at the end. A
-// leak grows with the calls made, so the second half (as many calls again as
-// the first) must leave every count where the middle had it, within 2 %;
-// what the first half adds is the allocator's and gRPC's thread pools'
-// warming (a 40 s and a 30 min run both grew resident memory by 2-3 MiB in
-// all, 32 thousand calls against a million).
+// The rule: at the end, within 5 % of the values after warm-up. The middle
+// sample is printed too, so a run tells whether growth goes on or levels off,
+// and thread names tell whose threads came.
 TEST_P(soak, resources_stay_flat_under_mixed_load) {
   auto length = soak_length();
   base_endpoints_ = server_->stats().endpoints;  // the accepts kept posted
@@ -205,21 +203,17 @@ TEST_P(soak, resources_stay_flat_under_mixed_load) {
   auto warm = take();
   print("warm-up", calls, warm);
   calls += load(half);
-  auto middle = take();
-  print("middle", calls, middle);
-  long second_half = load(half);
-  calls += second_half;
+  print("middle", calls, take());
+  long rest = load(half);
+  calls += rest;
   auto last = take();
   print("end", calls, last);
-  EXPECT_GT(second_half, 0);
-  expect_within("resident memory (KiB)", middle.rss_kib, last.rss_kib, 0.02);
-  expect_within("open file descriptors", middle.fds, last.fds, 0.0);
-  // gRPC's own pools (timer and executor threads) may start one more under a burst.
-  expect_within("threads", middle.threads, last.threads, 0.0, 2);
-  expect_within("live actors", static_cast<double>(middle.actors), static_cast<double>(last.actors), 0.0);
-  EXPECT_EQ(middle.endpoints, last.endpoints);
-  // And in all, warm-up included: nothing near the per-call scale.
-  EXPECT_LE(last.rss_kib, warm.rss_kib + 16 * 1024) << "resident memory grew by more than 16 MiB after warm-up";
+  EXPECT_GT(rest, 0);
+  expect_within("resident memory (KiB)", warm.rss_kib, last.rss_kib, 0.05);
+  expect_within("open file descriptors", warm.fds, last.fds, 0.05);
+  expect_within("threads", warm.threads, last.threads, 0.05);
+  expect_within("live actors", static_cast<double>(warm.actors), static_cast<double>(last.actors), 0.05);
+  EXPECT_EQ(warm.endpoints, last.endpoints);
 }
 
 INSTANTIATE_TEST_SUITE_P(sqlite, soak, ::testing::Values(backend::sqlite), troupe::db::testing::backend_name);
