@@ -72,7 +72,7 @@ TSAN_TESTS := transport_tests shutdown_tests troupe_auth_tests troupe_db_tests t
 # CAF and libpq themselves are not checked (TSan cannot see their locks).
 TSAN_OPTIONS := halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$(CURDIR)/tests/sanitizers/tsan.supp
 # Only those are built: leave out what the build did not make.
-TSAN_EXCLUDE := _NOT_BUILT|^cli_|^fuzz_|^bench_
+TSAN_EXCLUDE := _NOT_BUILT|^cli_|^fuzz_|^bench_|^notes_example
 tsan: bootstrap
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTROUPE_SANITIZE=thread $(LAUNCHER)
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TESTS)
